@@ -1,0 +1,41 @@
+"""合肥经开区政务数据共享开放平台: `create_app` is the only place where the parts are wired."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import load_settings, secret_key
+from .db import make_engine, make_sessionmaker
+from .files import FileStore
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    settings = load_settings()
+    settings.update(test_config or {})
+    instance = Path(settings["INSTANCE_PATH"])
+    app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
+    app.config.update(settings)
+    app.config.update(
+        SECRET_KEY=settings.get("SECRET_KEY") or secret_key(instance),
+        MAX_CONTENT_LENGTH=int(settings["MAX_UPLOAD_MB"]) * (1 << 20),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["SECURE_COOKIES"],
+        REMEMBER_COOKIE_SECURE=settings["SECURE_COOKIES"],
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        BABEL_DEFAULT_LOCALE=settings["DEFAULT_LOCALE"],
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+    )
+    engine = make_engine(settings["DATABASE_URL"])
+    app.extensions["portal.engine"] = engine
+    app.extensions["portal.sessions"] = make_sessionmaker(engine)
+    app.extensions["portal.files"] = FileStore(Path(settings["FILES_PATH"]))
+
+    from . import web
+
+    web.init_app(app)
+    return app

@@ -1,0 +1,200 @@
+"""The `portal` command: init, serve, load, users.
+
+Help texts are Chinese; with PORTAL_LANG=en (or LANG=en_*) they are English, from the same
+message catalogs as the web UI.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from babel.support import NullTranslations, Translations
+from sqlalchemy import select
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+
+def cli_locale() -> str:
+    for name in ("PORTAL_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "en" if value.lower().startswith("en") else "zh"
+    return "zh"
+
+
+_translations: NullTranslations = (
+    Translations.load(str(TRANSLATIONS), [cli_locale()]) if cli_locale() == "en" else NullTranslations()
+)
+_ = _translations.gettext
+
+HEADINGS = {"Usage": _("用法"), "Options": _("选项"), "Commands": _("命令")}
+
+
+class Formatter(click.HelpFormatter):
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, prefix=f"{HEADINGS['Usage']}: ")
+
+    def write_heading(self, heading: str) -> None:
+        super().write_heading(HEADINGS.get(heading, heading))
+
+
+click.Context.formatter_class = Formatter
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from . import create_app
+
+    return create_app()
+
+
+def _echo_errors(errors: dict[str, str]) -> None:
+    for field, message in errors.items():
+        click.echo(f"  {field}: {message}", err=True)
+
+
+@click.group(context_settings=CONTEXT, help=_("合肥经开区政务数据共享开放平台的管理命令。设置见 README 中的 PORTAL_* 环境变量。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def main() -> None:
+    pass
+
+
+@main.command(context_settings=CONTEXT, help=_("创建或升级数据库，载入样例数据包，并在没有管理员时创建第一个区数据资源局管理员。可重复运行。"))
+@click.option("--no-datasets", is_flag=True, help=_("不载入样例数据包。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def init(no_datasets: bool) -> None:
+    from .accounts import create_user
+    from .datapackages import load_datasets
+    from .db import upgrade
+    from .models import User
+    from .vocab import Role
+
+    app = _app()
+    upgrade(app.extensions["portal.engine"])
+    click.echo(_("数据库已是最新结构。"))
+    with app.extensions["portal.sessions"]() as session:
+        if not no_datasets:
+            root = Path(app.config["DATASETS_PATH"])
+            results = load_datasets(session, root, store=app.extensions["portal.files"], now=_now())
+            counts: dict[str, int] = {}
+            for result in results:
+                counts[result.action] = counts.get(result.action, 0) + 1
+                if result.action == "failed":
+                    click.echo(_("数据包 %(name)s 载入失败：%(error)s") % {"name": result.name, "error": result.error}, err=True)
+            click.echo(
+                _("样例数据包：新建 %(created)d，更新 %(updated)d，未变 %(unchanged)d，失败 %(failed)d。")
+                % {k: counts.get(k, 0) for k in ("created", "updated", "unchanged", "failed")}
+            )
+        admin = session.scalar(select(User).where(User.role == Role.BUREAU).order_by(User.id))
+        password = None
+        if admin is None:
+            admin, password = create_user(session, username="admin", role=Role.BUREAU, display_name="区数据资源局管理员", now=_now())
+        session.commit()
+    if password:
+        click.echo(_("已创建区数据资源局管理员。用户名：%(user)s  密码：%(password)s") % {"user": admin.username, "password": password})
+        click.echo(_("密码只显示这一次，请妥善保存；忘记时可运行 portal users reset-password %(user)s。") % {"user": admin.username})
+    else:
+        click.echo(_("管理员账户 %(user)s 已存在；忘记密码时可运行 portal users reset-password %(user)s。") % {"user": admin.username})
+
+
+@main.command(context_settings=CONTEXT, help=_("启动门户网站（waitress WSGI 服务器）。"))
+@click.option("--host", default=None, help=_("监听地址，默认取 PORTAL_HOST。"))
+@click.option("--port", type=int, default=None, help=_("监听端口，默认取 PORTAL_PORT。"))
+@click.option("--threads", type=int, default=8, show_default=True, help=_("工作线程数。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def serve(host: str | None, port: int | None, threads: int) -> None:
+    from waitress import serve as waitress_serve
+
+    app = _app()
+    host = host or app.config["HOST"]
+    port = port or app.config["PORT"]
+    click.echo(_("门户已启动：http://%(host)s:%(port)s/  （Ctrl+C 停止）") % {"host": host, "port": port})
+    waitress_serve(app, host=host, port=port, threads=threads, ident="portal")
+
+
+@main.command(context_settings=CONTEXT, help=_("把一个目录中的 Frictionless 数据包载入目录（已有的按名称更新）。"))
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def load(path: Path) -> None:
+    from .datapackages import load_datasets, load_package
+
+    app = _app()
+    store = app.extensions["portal.files"]
+    with app.extensions["portal.sessions"]() as session:
+        if (path / "datapackage.json").exists():
+            results = [load_package(session, path, store=store, now=_now())]
+        else:
+            results = load_datasets(session, path, store=store, now=_now())
+        session.commit()
+    failed = 0
+    for result in results:
+        click.echo(f"{result.name}: {result.action}{'  ' + result.error if result.error else ''}")
+        failed += result.action == "failed"
+    sys.exit(1 if failed else 0)
+
+
+@main.group(context_settings=CONTEXT, help=_("管理用户账户。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def users() -> None:
+    pass
+
+
+ROLE_NAMES = ["editor", "provider", "dept-admin", "reviewer", "bureau", "auditor"]
+
+
+@users.command("create", context_settings=CONTEXT, help=_("创建工作人员账户并显示一次生成的密码。部门角色（editor、provider、dept-admin）须用 --department 指定部门的统一社会信用代码。"))
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(ROLE_NAMES), help=_("角色。"))
+@click.option("--department", "department_code", default=None, help=_("所属部门的统一社会信用代码。"))
+@click.option("--name", "display_name", default="", help=_("显示名称。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def users_create(username: str, role: str, department_code: str | None, display_name: str) -> None:
+    from .accounts import create_user, department_by_code
+    from .errors import Invalid, NotFound
+    from .vocab import Role
+
+    app = _app()
+    with app.extensions["portal.sessions"]() as session:
+        try:
+            department = department_by_code(session, department_code) if department_code else None
+            user, password = create_user(
+                session, username=username, role=Role(role), department=department, display_name=display_name, now=_now()
+            )
+        except NotFound as error:
+            raise click.ClickException(error.message) from None
+        except Invalid as error:
+            _echo_errors(error.errors)
+            raise click.ClickException(_("没有创建账户。")) from None
+        session.commit()
+    click.echo(_("已创建账户 %(user)s（%(role)s）。密码：%(password)s") % {"user": user.username, "role": role, "password": password})
+    click.echo(_("密码只显示这一次。"))
+
+
+@users.command("reset-password", context_settings=CONTEXT, help=_("为账户生成新密码并解除锁定，新密码只显示一次。"))
+@click.argument("username")
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def users_reset_password(username: str) -> None:
+    from .accounts import set_password, user_by_username
+    from .errors import NotFound
+
+    app = _app()
+    with app.extensions["portal.sessions"]() as session:
+        try:
+            user = user_by_username(session, username)
+        except NotFound as error:
+            raise click.ClickException(error.message) from None
+        password = set_password(user)
+        session.commit()
+    click.echo(_("账户 %(user)s 的新密码：%(password)s（只显示这一次）") % {"user": username, "password": password})
+
+
+if __name__ == "__main__":
+    main()

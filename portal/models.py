@@ -1,0 +1,190 @@
+"""The database tables, as SQLAlchemy 2.x typed models.
+
+Times are stored as naive UTC and read back as aware UTC (`UTCDateTime`), the same on SQLite
+and PostgreSQL. Vocabulary columns store the stable ASCII value of their `Choice`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Enum, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .vocab import (
+    AccountKind,
+    ClassificationKind,
+    DataType,
+    EntryStatus,
+    FormatClass,
+    OpenType,
+    Role,
+    SecurityLevel,
+    ShareType,
+    UpdateCycle,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware UTC time")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def choice(enum: type) -> Enum:
+    return Enum(enum, native_enum=False, create_constraint=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Department(Base):
+    """A zone department (区属部门); `code` is its unified social credit code."""
+
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    code: Mapped[str] = mapped_column(String(18), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    parent: Mapped[Department | None] = relationship(remote_side=[id])
+
+
+class User(Base):
+    """A login: department staff, reviewer, Bureau, auditor, or a registered member of the public."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(choice(Role))
+    account_kind: Mapped[AccountKind | None] = mapped_column(choice(AccountKind))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    department: Mapped[Department | None] = relationship()
+
+    # What a login session needs of a user (the Flask-Login protocol), without importing Flask.
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class Entry(Base):
+    """A catalog entry (政务数据资源): the metadata of the national catalog guide and the Measures."""
+
+    __tablename__ = "entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    resource_code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[EntryStatus] = mapped_column(choice(EntryStatus), default=EntryStatus.DRAFT)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    classification_kind: Mapped[ClassificationKind] = mapped_column(choice(ClassificationKind))
+    classification_path: Mapped[str] = mapped_column(String(200))
+    classification_code: Mapped[str] = mapped_column(String(20), index=True)
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    format_class: Mapped[FormatClass] = mapped_column(choice(FormatClass))
+    format_type: Mapped[str] = mapped_column(String(20), default="")
+    share_type: Mapped[ShareType] = mapped_column(choice(ShareType))
+    share_condition: Mapped[str] = mapped_column(Text, default="")
+    share_method: Mapped[str] = mapped_column(String(200), default="")
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    open_type: Mapped[OpenType] = mapped_column(choice(OpenType))
+    open_condition: Mapped[str] = mapped_column(Text, default="")
+    update_cycle: Mapped[UpdateCycle] = mapped_column(choice(UpdateCycle))
+    publish_date: Mapped[date | None] = mapped_column(Date)
+    related_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    usage_requirements: Mapped[str] = mapped_column(Text, default="")
+    security_level: Mapped[SecurityLevel] = mapped_column(choice(SecurityLevel))
+    personal_information: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    department: Mapped[Department] = relationship()
+    items: Mapped[list[DataItem]] = relationship(
+        order_by="DataItem.position", cascade="all, delete-orphan", back_populates="entry"
+    )
+    files: Mapped[list[EntryFile]] = relationship(
+        order_by="EntryFile.id", cascade="all, delete-orphan", back_populates="entry"
+    )
+
+
+class DataItem(Base):
+    """A data item (信息项) of an entry: one field of its Table Schema."""
+
+    __tablename__ = "data_item"
+    __table_args__ = (UniqueConstraint("entry_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(64))
+    data_type: Mapped[DataType] = mapped_column(choice(DataType))
+    length: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    share_type: Mapped[ShareType | None] = mapped_column(choice(ShareType))
+    open_type: Mapped[OpenType | None] = mapped_column(choice(OpenType))
+
+    entry: Mapped[Entry] = relationship(back_populates="items")
+
+
+class EntryFile(Base):
+    """A resource file of an entry, stored by content hash; `name` is only for display."""
+
+    __tablename__ = "entry_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(20))
+    encoding: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    entry: Mapped[Entry] = relationship(back_populates="files")
+
+
+class EntryVersion(Base):
+    """One change of an entry: who changed which fields from what to what, and when."""
+
+    __tablename__ = "entry_version"
+    __table_args__ = (UniqueConstraint("entry_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor: Mapped[str] = mapped_column(String(100))  # shown name at the time, e.g. "数据包导入"
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(20))  # create | update | publish | withdraw | file
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

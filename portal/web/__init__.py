@@ -1,0 +1,157 @@
+"""The HTTP layer: extensions, request helpers, error pages and the blueprints.
+
+Views parse the request, check `authz.can` on the server, call one domain function, commit,
+and render. Nothing here holds a rule of the catalog.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from flask import Flask, current_app, g, render_template, request, session, url_for
+from flask_babel import Babel, get_locale, gettext
+from flask_login import LoginManager
+from markupsafe import escape
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from ..authz import Action, can
+from ..errors import PortalError
+from ..models import User
+from ..vocab import Choice
+from . import auth, catalog_views, manage
+from .common import db_session, viewer
+
+LOCALES = ("zh", "en")
+CHINA = timezone(timedelta(hours=8))
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES) or "zh"
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=select_locale)
+    CSRFProtect(app)
+    login = LoginManager(app)
+    login.login_view = "auth.login"
+    login.login_message = "请先登录"
+    login.session_protection = "strong"
+
+    @login.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db_session().get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.is_active else None
+
+    @app.teardown_appcontext
+    def close_session(_exc: BaseException | None) -> None:
+        db = g.pop("db", None)
+        if db is not None:
+            db.rollback()
+            db.close()
+
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
+        )
+        return response
+
+    _register_errors(app)
+    _register_template_helpers(app)
+    app.register_blueprint(catalog_views.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(manage.bp)
+
+
+ERROR_TITLES = {
+    400: "请求有误",
+    401: "需要登录",
+    403: "无权访问",
+    404: "页面不存在",
+    405: "不支持该请求方式",
+    413: "上传的文件过大",
+    429: "请求过于频繁",
+    500: "服务器内部错误",
+}
+
+
+def _error_page(status: int, message: str = "") -> tuple[str, int]:
+    title = gettext(ERROR_TITLES.get(status, "出错了"))
+    try:
+        return render_template("error.html", status=status, title=title, message=message), status
+    except Exception:  # the page itself failed: still no traceback for the user
+        current_app.logger.exception("error page failed")
+        return f"<!doctype html><meta charset=utf-8><title>{status}</title><h1>{status} {escape(title)}</h1>", status
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(PortalError)
+    def portal_error(error: PortalError):  # type: ignore[no-untyped-def]
+        return _error_page(error.status, gettext(error.message))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError):  # type: ignore[no-untyped-def]
+        return _error_page(400, gettext("表单已过期或来源无效，请返回刷新页面后重新提交。"))
+
+    @app.errorhandler(413)
+    def too_large(_error: Exception):  # type: ignore[no-untyped-def]
+        limit = app.config["MAX_UPLOAD_MB"]
+        return _error_page(413, gettext("上传内容超过大小上限（%(limit)s MB），没有保存任何内容。", limit=limit))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        return _error_page(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return _error_page(500, gettext("请稍后再试；如果问题持续存在，请联系区数据资源局。"))
+
+
+def _register_template_helpers(app: Flask) -> None:
+    @app.template_filter("label")
+    def label(value: Any) -> str:
+        """The translated label of a vocabulary member."""
+        if isinstance(value, Choice):
+            return gettext(value.label)
+        return "" if value is None else str(value)
+
+    @app.template_filter("localtime")
+    def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.astimezone(CHINA).strftime(fmt) if value else ""
+
+    @app.template_filter("filesize")
+    def filesize(size: int) -> str:
+        for unit in ("B", "KB", "MB", "GB"):
+            if size < 1024 or unit == "GB":
+                return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+            size /= 1024
+        return str(size)
+
+    def catalog_url(**changes: Any) -> str:
+        """The catalog list URL with the current query changed; None removes a parameter."""
+        args = request.args.to_dict()
+        for key, value in changes.items():
+            if value is None:
+                args.pop(key, None)
+            else:
+                args[key] = value
+        return url_for("catalog.catalog_list", **args)
+
+    @app.context_processor
+    def helpers() -> dict[str, Any]:
+        return {
+            "can": lambda action, obj=None: can(viewer(), action, obj),
+            "Action": Action,
+            "viewer": viewer(),
+            "catalog_url": catalog_url,
+            "locale": str(get_locale() or "zh"),
+        }

@@ -1,0 +1,98 @@
+"""Login, logout and public registration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+from flask_login import login_required, login_user, logout_user
+
+from ..accounts import authenticate, register_public
+from ..errors import Invalid, LoginFailed
+from ..vocab import AccountKind
+from .common import db_session, now
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a local path is followed after login, never another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("catalog.home")
+
+
+def _start_session(user) -> None:  # type: ignore[no-untyped-def]
+    """A fresh session for the new login (no identifier carried over from before it)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    error = ""
+    if request.method == "POST":
+        db = db_session()
+        try:
+            user = authenticate(
+                db,
+                login=request.form.get("login", "")[:254],
+                password=request.form.get("password", "")[:1024],
+                now=now(),
+                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                lockout=timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
+            )
+        except LoginFailed as failure:
+            db.commit()  # keep the failure count
+            error = gettext(failure.message)
+        else:
+            db.commit()
+            _start_session(user)
+            flash(gettext("欢迎，%(name)s", name=user.display_name))
+            return redirect(_safe_next(request.args.get("next")))
+    status = 401 if error else 200
+    return render_template("auth/login.html", error=error, login=request.form.get("login", "")), status
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash(gettext("您已退出登录"))
+    return redirect(url_for("catalog.home"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> str | Response | tuple[str, int]:
+    errors: dict[str, str] = {}
+    form = request.form
+    if request.method == "POST":
+        db = db_session()
+        try:
+            kind = AccountKind.parse(form.get("kind", ""))
+        except ValueError:
+            kind = AccountKind.INDIVIDUAL
+        try:
+            if form.get("password", "") != form.get("password2", ""):
+                raise Invalid({"password2": "两次输入的密码不一致"})
+            user = register_public(
+                db,
+                email=form.get("email", "")[:254],
+                password=form.get("password", "")[:1024],
+                kind=kind,
+                display_name=form.get("display_name", "")[:200],
+                now=now(),
+            )
+        except Invalid as invalid:
+            errors = invalid.errors
+        else:
+            db.commit()
+            _start_session(user)
+            flash(gettext("注册成功，欢迎使用经开区公共数据开放平台"))
+            return redirect(url_for("catalog.home"))
+    return render_template("auth/register.html", errors=errors, form=form, kinds=list(AccountKind)), 400 if errors else 200

@@ -1,0 +1,47 @@
+"""Request-scoped helpers shared by the views: the database session, the viewer, the clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import abort, current_app, g
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from ..authz import Action, can
+from ..errors import Forbidden, NotFound
+from ..files import FileStore
+from ..models import User
+
+
+def db_session() -> Session:
+    if "db" not in g:
+        g.db = current_app.extensions["portal.sessions"]()
+    return g.db
+
+
+def file_store() -> FileStore:
+    return current_app.extensions["portal.files"]
+
+
+def viewer() -> User | None:
+    """The signed-in user, or None for an anonymous visitor."""
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def require(action: Action, obj: Any = None) -> None:
+    """Stop the request unless the viewer may do `action`: 404 for what the viewer may not even
+    see, 403 for the rest (login first when anonymous)."""
+    user = viewer()
+    if can(user, action, obj):
+        return
+    if obj is not None and action != Action.CREATE_ENTRY and not can(user, Action.VIEW_ENTRY, obj):
+        raise NotFound("没有找到该数据资源，或您无权查看")
+    if user is None:
+        abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]
+    raise Forbidden("您没有执行此操作的权限")
