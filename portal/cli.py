@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 from babel.support import NullTranslations, Translations
+from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 
@@ -50,10 +54,22 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _app():  # type: ignore[no-untyped-def]
+@contextmanager
+def _portal() -> Iterator[Flask]:
+    """The app for one command; its database connections are closed when the command ends."""
     from . import create_app
 
-    return create_app()
+    app = create_app()
+    try:
+        yield app
+    finally:
+        app.extensions["portal.engine"].dispose()
+
+
+@contextmanager
+def _session() -> Iterator[tuple[Flask, Session]]:
+    with _portal() as app, app.extensions["portal.sessions"]() as session:
+        yield app, session
 
 
 def _echo_errors(errors: dict[str, str]) -> None:
@@ -77,10 +93,9 @@ def init(no_datasets: bool) -> None:
     from .models import User
     from .vocab import Role
 
-    app = _app()
-    upgrade(app.extensions["portal.engine"])
-    click.echo(_("数据库已是最新结构。"))
-    with app.extensions["portal.sessions"]() as session:
+    with _session() as (app, session):
+        upgrade(app.extensions["portal.engine"])
+        click.echo(_("数据库已是最新结构。"))
         if not no_datasets:
             root = Path(app.config["DATASETS_PATH"])
             results = load_datasets(session, root, store=app.extensions["portal.files"], now=_now())
@@ -113,11 +128,11 @@ def init(no_datasets: bool) -> None:
 def serve(host: str | None, port: int | None, threads: int) -> None:
     from waitress import serve as waitress_serve
 
-    app = _app()
-    host = host or app.config["HOST"]
-    port = port or app.config["PORT"]
-    click.echo(_("门户已启动：http://%(host)s:%(port)s/  （Ctrl+C 停止）") % {"host": host, "port": port})
-    waitress_serve(app, host=host, port=port, threads=threads, ident="portal")
+    with _portal() as app:
+        host = host or app.config["HOST"]
+        port = port or app.config["PORT"]
+        click.echo(_("门户已启动：http://%(host)s:%(port)s/  （Ctrl+C 停止）") % {"host": host, "port": port})
+        waitress_serve(app, host=host, port=port, threads=threads, ident="portal")
 
 
 @main.command(context_settings=CONTEXT, help=_("把一个目录中的 Frictionless 数据包载入目录（已有的按名称更新）。"))
@@ -126,9 +141,8 @@ def serve(host: str | None, port: int | None, threads: int) -> None:
 def load(path: Path) -> None:
     from .datapackages import load_datasets, load_package
 
-    app = _app()
-    store = app.extensions["portal.files"]
-    with app.extensions["portal.sessions"]() as session:
+    with _session() as (app, session):
+        store = app.extensions["portal.files"]
         if (path / "datapackage.json").exists():
             results = [load_package(session, path, store=store, now=_now())]
         else:
@@ -161,8 +175,7 @@ def users_create(username: str, role: str, department_code: str | None, display_
     from .errors import Invalid, NotFound
     from .vocab import Role
 
-    app = _app()
-    with app.extensions["portal.sessions"]() as session:
+    with _session() as (_app, session):
         try:
             department = department_by_code(session, department_code) if department_code else None
             user, password = create_user(
@@ -185,15 +198,15 @@ def users_reset_password(username: str) -> None:
     from .accounts import set_password, user_by_username
     from .errors import NotFound
 
-    app = _app()
-    with app.extensions["portal.sessions"]() as session:
+    with _session() as (_app, session):
         try:
             user = user_by_username(session, username)
         except NotFound as error:
             raise click.ClickException(error.message) from None
         password = set_password(user)
         session.commit()
-    click.echo(_("账户 %(user)s 的新密码：%(password)s（只显示这一次）") % {"user": username, "password": password})
+    click.echo(_("账户 %(user)s 的新密码：%(password)s") % {"user": username, "password": password})
+    click.echo(_("密码只显示这一次。"))
 
 
 if __name__ == "__main__":
