@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from .codes import uscc_error
 from .errors import Invalid, LoginFailed, NotFound
 from .models import Department, User
-from .vocab import DEPARTMENT_ROLES, AccountKind, Role
+from .vocab import DEPARTMENT_ROLES, N_, AccountKind, Role
 
 _hasher = PasswordHasher()
 # A hash of a random password, verified when the account does not exist so that a login for
@@ -53,14 +53,14 @@ def password_problems(password: str, *, related: tuple[str, ...] = ()) -> list[s
         problems.append(f"密码至少需要{MIN_PASSWORD_LENGTH}个字符")
     classes = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"\d", r"[^A-Za-z0-9]"))
     if classes < 2:
-        problems.append("密码须包含字母、数字、符号中的至少两类")
+        problems.append(N_("密码须包含字母、数字、符号中的至少两类"))
     lowered = password.lower()
     if lowered in COMMON_PASSWORDS or len(set(password)) <= 3:
-        problems.append("密码过于常见或简单")
+        problems.append(N_("密码过于常见或简单"))
     for text in related:
         text = text.lower().split("@")[0]
         if len(text) >= 4 and text in lowered:
-            problems.append("密码不能包含用户名或邮箱")
+            problems.append(N_("密码不能包含用户名或邮箱"))
             break
     return problems
 
@@ -68,7 +68,7 @@ def password_problems(password: str, *, related: tuple[str, ...] = ()) -> list[s
 def create_department(session: Session, *, name: str, code: str, parent: Department | None, now: datetime) -> Department:
     errors = {}
     if not name.strip():
-        errors["name"] = "请填写部门名称"
+        errors["name"] = N_("请填写部门名称")
     if problem := uscc_error(code):
         errors["code"] = problem
     if errors:
@@ -99,13 +99,13 @@ def create_user(
     """Create a staff account; returns the user and its password (generated when not given)."""
     errors = {}
     if not USERNAME.fullmatch(username):
-        errors["username"] = "用户名须为3至64位字母、数字、下划线、点或连字符"
+        errors["username"] = N_("用户名须为3至64位字母、数字、下划线、点或连字符")
     elif session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        errors["username"] = "该用户名已被使用"
+        errors["username"] = N_("该用户名已被使用")
     if role in DEPARTMENT_ROLES and department is None:
-        errors["department"] = "该角色必须隶属一个部门"
+        errors["department"] = N_("该角色必须隶属一个部门")
     if role not in DEPARTMENT_ROLES and department is not None:
-        errors["department"] = "该角色不隶属部门"
+        errors["department"] = N_("该角色不隶属部门")
     password = password or generate_password()
     if problems := password_problems(password, related=(username,)):
         errors["password"] = "；".join(problems)
@@ -137,13 +137,13 @@ def register_public(
     email = email.strip().lower()
     errors = {}
     if not EMAIL.fullmatch(email) or len(email) > 254:
-        errors["email"] = "请填写有效的电子邮箱"
+        errors["email"] = N_("请填写有效的电子邮箱")
     elif session.scalar(select(User.id).where(or_(User.email == email, User.username == email))):
-        errors["email"] = "该邮箱已注册"
+        errors["email"] = N_("该邮箱已注册")
     if not display_name.strip():
-        errors["display_name"] = "请填写姓名或组织名称"
+        errors["display_name"] = N_("请填写姓名或组织名称")
     elif len(display_name) > 100:
-        errors["display_name"] = "名称不能超过100个字符"
+        errors["display_name"] = N_("名称不能超过100个字符")
     if problems := password_problems(password, related=(email,)):
         errors["password"] = "；".join(problems)
     if errors:
@@ -176,16 +176,16 @@ def authenticate(
     )
     if user is None or not user.is_active:
         _verify(_DUMMY_HASH, password)
-        raise LoginFailed("用户名或密码不正确")
+        raise LoginFailed(N_("用户名或密码不正确"))
     if user.locked_until and user.locked_until > now:
-        raise LoginFailed("登录失败次数过多，账户已暂时锁定，请稍后再试")
+        raise LoginFailed(N_("登录失败次数过多，账户已暂时锁定，请稍后再试"))
     if not _verify(user.password_hash, password):
         user.failed_logins += 1
         if user.failed_logins >= max_failures:
             user.failed_logins = 0
             user.locked_until = now + lockout
-            raise LoginFailed("登录失败次数过多，账户已暂时锁定，请稍后再试")
-        raise LoginFailed("用户名或密码不正确")
+            raise LoginFailed(N_("登录失败次数过多，账户已暂时锁定，请稍后再试"))
+        raise LoginFailed(N_("用户名或密码不正确"))
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now

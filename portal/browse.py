@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from .authz import OPEN_CATALOG, Action, can
 from .errors import NotFound
 from .models import Department, Entry, EntryFile, User
-from .vocab import DEPARTMENT_ROLES, ClassificationKind, EntryStatus, FormatClass, OpenType, Role, ShareType, UpdateCycle
+from .vocab import DEPARTMENT_ROLES, N_, ClassificationKind, EntryStatus, FormatClass, OpenType, Role, ShareType, UpdateCycle
 
 
 def visible_clause(user: User | None) -> ColumnElement[bool]:
@@ -43,7 +43,7 @@ def get_entry(session: Session, slug: str, viewer: User | None, action: Action =
         select(Entry).where(Entry.slug == slug).options(selectinload(Entry.items), selectinload(Entry.files))
     )
     if entry is None or not can(viewer, action, entry):
-        raise NotFound("没有找到该数据资源，或您无权查看")
+        raise NotFound(N_("没有找到该数据资源，或您无权查看"))
     return entry
 
 
@@ -51,7 +51,7 @@ def get_file(session: Session, entry: Entry, file_id: int) -> EntryFile:
     for record in entry.files:
         if record.id == file_id:
             return record
-    raise NotFound("没有找到该资源文件")
+    raise NotFound(N_("没有找到该资源文件"))
 
 
 # Filters of the catalog list: query parameter -> (column, vocabulary or None).
@@ -105,6 +105,7 @@ def list_entries(
     name or abstract, newest first, with counts for every filter value among the entries that
     match the rest. (Full-text search with segmentation replaces the `text` match later.)"""
     base = [visible_clause(viewer)]
+    text = "".join(c for c in text if c.isprintable()).strip()  # no NUL or control characters reach SQL
     if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         base.append(or_(Entry.title.like(pattern, escape="\\"), Entry.abstract.like(pattern, escape="\\")))
@@ -171,7 +172,7 @@ def departments_with_counts(session: Session, viewer: User | None) -> list[tuple
 def get_department(session: Session, department_id: int) -> Department:
     department = session.get(Department, department_id)
     if department is None:
-        raise NotFound("没有找到该部门")
+        raise NotFound(N_("没有找到该部门"))
     return department
 
 

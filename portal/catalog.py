@@ -54,7 +54,7 @@ FIELD_LABELS = {
     "share_type": N_("共享类型"),
     "share_condition": N_("共享条件"),
     "share_method": N_("共享方式"),
-    "legal_basis": N_("不予共享依据"),
+    "legal_basis": N_("法律依据"),
     "open_type": N_("开放类型"),
     "open_condition": N_("开放条件"),
     "update_cycle": N_("更新周期"),
@@ -144,18 +144,18 @@ def parse_entry(data: Mapping[str, Any]) -> EntryFields:
     errors: dict[str, str] = {}
     title = _text(data.get("title"))
     if not title:
-        errors["title"] = "请填写资源名称"
+        errors["title"] = N_("请填写资源名称")
     elif len(title) > 200:
-        errors["title"] = "资源名称不能超过200个字符"
+        errors["title"] = N_("资源名称不能超过200个字符")
     kind = _choice(errors, "classification_kind", ClassificationKind, data.get("classification_kind"), "请选择资源分类（基础、主题或部门）")
     code = _text(data.get("classification_code"))
     if not CLASSIFICATION_CODE.fullmatch(code):
-        errors["classification_code"] = "分类代码应为3至9位数字"
+        errors["classification_code"] = N_("分类代码应为3至9位数字")
     elif kind and code[0] != CLASSIFICATION_DIGIT[kind]:
         errors["classification_code"] = f"{kind.label}类信息资源的分类代码应以 {CLASSIFICATION_DIGIT[kind]} 开头"
     path = "/".join(_list(_text(data.get("classification_path")).replace("/", " ")))
     if not path:
-        errors["classification_path"] = "请填写分类路径，如“生态环保/大气环境”"
+        errors["classification_path"] = N_("请填写分类路径，如“生态环保/大气环境”")
     fields = dict(
         format_class=_choice(errors, "format_class", FormatClass, data.get("format_class"), "请选择资源格式分类"),
         share_type=_choice(errors, "share_type", ShareType, data.get("share_type"), "请选择共享类型"),
@@ -168,7 +168,7 @@ def parse_entry(data: Mapping[str, Any]) -> EntryFields:
         try:
             publish_date = raw_date if isinstance(raw_date, date) else date.fromisoformat(_text(raw_date))
         except ValueError:
-            errors["publish_date"] = "发布日期格式应为 YYYY-MM-DD"
+            errors["publish_date"] = N_("发布日期格式应为 YYYY-MM-DD")
     related = _list(data.get("related_codes"))
     if bad := [c for c in related if not RESOURCE_CODE.fullmatch(c)]:
         errors["related_codes"] = f"关联资源代码格式不正确：{'、'.join(bad[:3])}（应为“分类代码/6位顺序号”）"
@@ -202,15 +202,15 @@ def _rule_errors(entry: EntryFields) -> dict[str, str]:
     """The Measures' rules between fields (Art. 13, 16, 23)."""
     errors = {}
     if entry.share_type == ShareType.NONE and not entry.legal_basis:
-        errors["legal_basis"] = "不予共享的信息资源必须填写法律、法规、规章或国家、省、市文件依据（第十三条）"
+        errors["legal_basis"] = N_("不予共享的信息资源必须填写法律、法规、规章或国家、省、市文件依据（第十三条）")
     if entry.share_type == ShareType.CONDITIONAL and not entry.share_condition:
-        errors["share_condition"] = "有条件共享的信息资源须说明共享条件"
+        errors["share_condition"] = N_("有条件共享的信息资源须说明共享条件")
     if entry.open_type == OpenType.ON_APPLICATION and not entry.open_condition:
-        errors["open_condition"] = "依申请开放的信息资源须说明开放条件"
+        errors["open_condition"] = N_("依申请开放的信息资源须说明开放条件")
     if entry.security_level in (SecurityLevel.IMPORTANT, SecurityLevel.CORE) and entry.open_type not in (None, OpenType.CLOSED):
-        errors["open_type"] = "重要数据和核心数据只能设为依法不予开放"
+        errors["open_type"] = N_("重要数据和核心数据只能设为依法不予开放")
     elif entry.personal_information and entry.open_type == OpenType.OPEN:
-        errors["open_type"] = "含个人信息的信息资源不能无条件开放（第十六条）"
+        errors["open_type"] = N_("含个人信息的信息资源不能无条件开放（第十六条）")
     return errors
 
 
@@ -287,12 +287,12 @@ def create_entry(
     code = resource_code or next_resource_code(session, fields.classification_code)
     errors = {}
     if not RESOURCE_CODE.fullmatch(code) or not code.startswith(fields.classification_code + "/"):
-        errors["resource_code"] = "资源代码应为“分类代码/6位顺序号”"
+        errors["resource_code"] = N_("资源代码应为“分类代码/6位顺序号”")
     elif session.scalar(select(Entry.id).where(Entry.resource_code == code)):
         errors["resource_code"] = f"资源代码 {code} 已被使用"
     slug = slug or code.replace("/", "-")
     if not SLUG.fullmatch(slug):
-        errors["slug"] = "标识只能包含小写字母、数字和连字符"
+        errors["slug"] = N_("标识只能包含小写字母、数字和连字符")
     elif session.scalar(select(Entry.id).where(Entry.slug == slug)):
         errors["slug"] = f"标识 {slug} 已被使用"
     if errors:
@@ -325,7 +325,7 @@ def publish_entry(session: Session, entry: Entry, *, actor: User | None, now: da
     if entry.status == EntryStatus.PUBLISHED:
         return  # a repeated click changes nothing
     if not entry.items:
-        raise Invalid({"items": "发布前须至少登记一个信息项"})
+        raise Invalid({"items": N_("发布前须至少登记一个信息项")})
     before = snapshot(entry)
     entry.status = EntryStatus.PUBLISHED
     entry.publish_date = entry.publish_date or now.date()

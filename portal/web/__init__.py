@@ -54,6 +54,14 @@ def init_app(app: Flask) -> None:
             db.rollback()
             db.close()
 
+    @app.before_request
+    def refuse_control_characters():  # type: ignore[no-untyped-def]
+        """NUL can be stored by no database and typed by no user: refuse it before any view."""
+        for values in (request.args, request.form):
+            if any("\x00" in value for value in values.values()):
+                return _error_page(400, gettext("请求中含有不允许的控制字符（NUL），请检查后重新提交。"))
+        return None
+
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -10,7 +10,7 @@ from flask_login import login_required, login_user, logout_user
 
 from ..accounts import authenticate, register_public
 from ..errors import Invalid, LoginFailed
-from ..vocab import AccountKind
+from ..vocab import N_, AccountKind
 from .common import db_session, now
 
 bp = Blueprint("auth", __name__)
@@ -79,7 +79,7 @@ def register() -> str | Response | tuple[str, int]:
             kind = AccountKind.INDIVIDUAL
         try:
             if form.get("password", "") != form.get("password2", ""):
-                raise Invalid({"password2": "两次输入的密码不一致"})
+                raise Invalid({"password2": N_("两次输入的密码不一致")})
             user = register_public(
                 db,
                 email=form.get("email", "")[:254],

@@ -13,6 +13,7 @@ from ..errors import Forbidden
 from ..catalog import FIELD_LABELS, entry_history, entry_warnings
 from ..files import preview_rows
 from ..serving import hidden_columns, project_rows, projected_csv
+from ..vocab import N_
 from .common import db_session, file_store, require, viewer
 
 bp = Blueprint("catalog", __name__)
@@ -80,7 +81,7 @@ def download(slug: str, file_id: int, name: str) -> Response:
     if not hidden:
         return send_file(path, as_attachment=True, download_name=record.name, max_age=0)
     if record.format not in ("csv", "tsv"):
-        raise Forbidden("该文件含有不向您提供的信息项，且无法按信息项拆分，暂不能下载；请联系提供部门。")
+        raise Forbidden(N_("该文件含有不向您提供的信息项，且无法按信息项拆分，暂不能下载；请联系提供部门。"))
     body = projected_csv(path, encoding=record.encoding, delimiter="\t" if record.format == "tsv" else ",", hidden=hidden)
     response = Response(body, mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = _attachment(record.name)

@@ -13,6 +13,7 @@ from ..authz import Action, can
 from ..errors import Forbidden, NotFound
 from ..files import FileStore
 from ..models import User
+from ..vocab import N_
 
 
 def db_session() -> Session:
@@ -41,7 +42,7 @@ def require(action: Action, obj: Any = None) -> None:
     if can(user, action, obj):
         return
     if obj is not None and action != Action.CREATE_ENTRY and not can(user, Action.VIEW_ENTRY, obj):
-        raise NotFound("没有找到该数据资源，或您无权查看")
+        raise NotFound(N_("没有找到该数据资源，或您无权查看"))
     if user is None:
         abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]
-    raise Forbidden("您没有执行此操作的权限")
+    raise Forbidden(N_("您没有执行此操作的权限"))

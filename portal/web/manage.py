@@ -16,7 +16,7 @@ from ..authz import Action, can
 from ..errors import Invalid
 from ..files import display_name, file_format
 from ..models import Department, Entry
-from ..vocab import ClassificationKind, DataType, FormatClass, OpenType, SecurityLevel, ShareType, UpdateCycle
+from ..vocab import N_, ClassificationKind, DataType, FormatClass, OpenType, SecurityLevel, ShareType, UpdateCycle
 from .common import db_session, file_store, now, require, viewer
 
 bp = Blueprint("manage", __name__)
@@ -86,7 +86,7 @@ def new_entry() -> Any:
     department = next((d for d in departments if str(d.id) == department_id), None)
     try:
         if department is None:
-            raise Invalid({"department": "请选择提供方部门"})
+            raise Invalid({"department": N_("请选择提供方部门")})
         fields = catalog.parse_entry(data)
         entry = catalog.create_entry(db_session(), department=department, fields=fields, actor=viewer(), now=now())
     except Invalid as invalid:
