@@ -30,6 +30,8 @@ from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture
@@ -68,7 +70,7 @@ def test_editor_adds_data_item_rows_and_saves_with_the_keyboard(browser: webdriv
     browser.get(f"{live_url}/login")
     browser.find_element(By.ID, "login").send_keys("editor_a")
     browser.find_element(By.ID, "password").send_keys(PASSWORD + Keys.ENTER)
-    assert "editor_a" in browser.find_element(By.CSS_SELECTOR, ".account").text
+    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".account"), "editor_a"))
 
     browser.get(f"{live_url}/manage/entries/new")
     fill = {"f-title": "经开区充电桩分布", "f-classification_path": "城乡建设/能源设施", "f-classification_code": "2070300"}
@@ -92,7 +94,7 @@ def test_editor_adds_data_item_rows_and_saves_with_the_keyboard(browser: webdriv
     browser.find_element(By.NAME, "items-3-data_type").send_keys("N")
     browser.find_element(By.CSS_SELECTOR, ".form-actions button[type=submit]").click()
 
-    assert "已创建草稿" in browser.find_element(By.TAG_NAME, "main").text
+    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "main"), "已创建草稿"))
     entry = session.scalar(select(Entry).where(Entry.title == "经开区充电桩分布"))
     assert entry is not None
     assert [item.name for item in entry.items] == names
