@@ -11,11 +11,11 @@ from flask import Flask
 from .config import load_settings, secret_key
 from .db import make_engine, make_sessionmaker
 from .files import FileStore
+from .search.setup import open_search, repair_on_start
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    settings = load_settings()
-    settings.update(test_config or {})
+    settings = load_settings(overrides=test_config)
     instance = Path(settings["INSTANCE_PATH"])
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
     app.config.update(settings)
@@ -31,9 +31,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
     )
     engine = make_engine(settings["DATABASE_URL"])
+    search = open_search(settings, engine)
     app.extensions["portal.engine"] = engine
-    app.extensions["portal.sessions"] = make_sessionmaker(engine)
+    app.extensions["portal.search"] = search
+    # Sessions of requests and commands update the search index after each commit.
+    app.extensions["portal.sessions"] = make_sessionmaker(engine, indexer=search.indexer)
     app.extensions["portal.files"] = FileStore(Path(settings["FILES_PATH"]))
+    repair_on_start(search)
 
     from . import web
 

@@ -1,5 +1,5 @@
-"""What a viewer can see of the catalog: the visibility rule in SQL, lookups, and the filtered
-catalog list with counts per filter value.
+"""What a viewer can see of the catalog: the visibility rule in SQL, lookups, counts, and the
+catalog list's filters (the list itself is `search.service.search_catalog`).
 
 `visible_clause` is `authz.can(user, VIEW_ENTRY, entry)` as a WHERE clause, so that a hidden
 entry is never fetched, counted or listed; a test checks that the two agree.
@@ -7,8 +7,7 @@ entry is never fetched, counted or listed; a test checks that the two agree.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
@@ -71,19 +70,6 @@ class Facet:
     counts: list[tuple[Any, int]]  # (value, count), value is a vocabulary member or a Department
 
 
-@dataclass
-class Page:
-    entries: list[Entry]
-    total: int
-    page: int
-    page_size: int
-    facets: list[Facet] = field(default_factory=list)
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.page_size))
-
-
 def parse_filters(args: dict[str, str]) -> dict[str, Any]:
     """Filter values from query parameters; unknown or malformed values are ignored."""
     chosen: dict[str, Any] = {}
@@ -96,45 +82,6 @@ def parse_filters(args: dict[str, str]) -> dict[str, Any]:
         except ValueError:
             continue
     return chosen
-
-
-def list_entries(
-    session: Session, viewer: User | None, *, filters: dict[str, Any], text: str = "", page: int = 1, page_size: int = 20
-) -> Page:
-    """One page of the entries `viewer` may see that match `filters` and contain `text` in their
-    name or abstract, newest first, with counts for every filter value among the entries that
-    match the rest. (Full-text search with segmentation replaces the `text` match later.)"""
-    base = [visible_clause(viewer)]
-    text = "".join(c for c in text if c.isprintable()).strip()  # no NUL or control characters reach SQL
-    if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        base.append(or_(Entry.title.like(pattern, escape="\\"), Entry.abstract.like(pattern, escape="\\")))
-    conditions = {key: FILTERS[key][0] == value for key, value in filters.items()}
-    where = and_(*base, *conditions.values())
-    total = session.scalar(select(func.count(Entry.id)).where(where)) or 0
-    page = max(1, min(page, max(1, math.ceil(total / page_size))))
-    entries = list(
-        session.scalars(
-            select(Entry)
-            .where(where)
-            .options(selectinload(Entry.department), selectinload(Entry.files))
-            .order_by(Entry.publish_date.desc().nulls_last(), Entry.id.desc())
-            .limit(page_size)
-            .offset((page - 1) * page_size)
-        )
-    )
-    facets = []
-    for key, (column, vocabulary) in FILTERS.items():
-        others = and_(*base, *(c for k, c in conditions.items() if k != key))
-        rows = session.execute(select(column, func.count(Entry.id)).where(others).group_by(column)).all()
-        counts = dict(rows)
-        if vocabulary is None:
-            departments = session.scalars(select(Department).where(Department.id.in_(list(counts)))).all()
-            values = sorted(((d, counts[d.id]) for d in departments), key=lambda pair: (-pair[1], pair[0].name))
-        else:
-            values = [(member, counts[member]) for member in vocabulary if counts.get(member)]
-        facets.append(Facet(key, values))
-    return Page(entries, total, page, page_size, facets)
 
 
 def newest_entries(session: Session, viewer: User | None, limit: int = 6) -> list[Entry]:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .errors import Invalid
@@ -388,6 +388,12 @@ def _assign(entry: Entry, fields: EntryFields) -> None:
             setattr(row, key, value)
         row.position = position
         entry.items.append(row)
+
+
+def count_download(session: Session, entry: Entry) -> None:
+    """One more download of `entry`, counted in the database without a new version (and without
+    rewriting its search document: the count there is refreshed when the entry is next indexed)."""
+    session.execute(update(Entry).where(Entry.id == entry.id).values(downloads=Entry.downloads + 1))
 
 
 # -- history -------------------------------------------------------------------------------

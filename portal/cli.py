@@ -155,6 +155,19 @@ def load(path: Path) -> None:
     sys.exit(1 if failed else 0)
 
 
+@main.command(context_settings=CONTEXT, help=_("从数据库重建全文检索索引（检索结果与目录不一致，或更换检索后端后使用）。"))
+@click.option("--check", is_flag=True, help=_("只检查并修复：写入排队的变更，索引缺失条目时才重建。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def reindex(check: bool) -> None:
+    with _portal() as app:
+        search = app.extensions["portal.search"]
+        if check:
+            click.echo(_("检索索引检查结果：%(outcome)s") % {"outcome": search.indexer.repair()})
+        else:
+            count = search.indexer.rebuild()
+            click.echo(_("已重建检索索引（%(backend)s）：%(count)d 个数据资源。") % {"backend": search.backend.name, "count": count})
+
+
 @main.group(context_settings=CONTEXT, help=_("管理用户账户。"))
 @click.help_option("-h", "--help", help=_("显示帮助并退出。"))
 def users() -> None:

@@ -47,25 +47,44 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_MAX_FAILURES", 5, "连续登录失败多少次后锁定账户。", int),
     Setting("LOGIN_LOCKOUT_MINUTES", 15, "账户锁定的分钟数。", int),
     Setting("SECURE_COOKIES", False, "仅通过 HTTPS 发送会话 Cookie（生产环境应开启）。", _bool),
+    Setting(
+        "SEARCH_BACKEND",
+        "whoosh",
+        "全文检索后端：whoosh（索引文件在 SEARCH_PATH，单机默认）或 postgresql（索引在 PostgreSQL 数据库中，多进程、多机部署时使用）。",
+    ),
+    Setting("SEARCH_PATH", lambda root: root / "search", "Whoosh 索引目录。", Path),
+    Setting(
+        "SEARCH_SYNONYMS",
+        lambda root: Path(__file__).parent / "search" / "synonyms.txt",
+        "同义词文件：每行一组，用“=”分隔。",
+        Path,
+    ),
     Setting("HOST", "127.0.0.1", "`portal serve` 监听的地址。"),
     Setting("PORT", 5000, "`portal serve` 监听的端口。", int),
 )
 
 
-def load_settings(environ: dict[str, str] | None = None, *, root: Path | None = None) -> dict[str, Any]:
-    """Settings from PORTAL_* variables over the defaults, as a mapping keyed by setting name."""
+def load_settings(
+    environ: dict[str, str] | None = None, *, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Settings by name: `overrides` (tests), then PORTAL_* variables, then the defaults, which
+    are computed from the instance folder chosen the same way."""
     environ = dict(os.environ if environ is None else environ)
-    root = Path(environ.get("PORTAL_INSTANCE_PATH") or root or Path.cwd() / "instance").resolve()
+    overrides = dict(overrides or {})
+    root = Path(overrides.get("INSTANCE_PATH") or environ.get("PORTAL_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = environ.get(f"PORTAL_{setting.name}")
-        if raw not in (None, ""):
+        if setting.name in overrides:
+            values[setting.name] = overrides.pop(setting.name)
+        elif raw not in (None, ""):
             values[setting.name] = setting.parse(raw)
         elif callable(setting.default):
             values[setting.name] = setting.default(root)
         else:
             values[setting.name] = setting.default
-    values["INSTANCE_PATH"] = Path(values["INSTANCE_PATH"]).resolve()
+    values["INSTANCE_PATH"] = root
+    values.update(overrides)  # Flask settings such as TESTING
     return values
 
 

@@ -33,8 +33,9 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, **info: object) -> sessionmaker[Session]:
+    """Sessions on `engine`; `info` is given to each (the search indexer uses it)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, info=dict(info))
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -123,6 +123,7 @@ class Entry(Base):
     security_level: Mapped[SecurityLevel] = mapped_column(choice(SecurityLevel))
     personal_information: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=0)
+    downloads: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -188,3 +189,14 @@ class EntryVersion(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     action: Mapped[str] = mapped_column(String(20))  # create | update | publish | withdraw | file
     changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class SearchOutbox(Base):
+    """Entries whose search document must be rewritten: queued in the transaction that changed
+    them, removed once the index holds the change (see `search.sync`)."""
+
+    __tablename__ = "search_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(Integer, index=True)  # no foreign key: deletions are queued too
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,8 +10,9 @@ from flask import Blueprint, current_app, Response, redirect, render_template, r
 from .. import browse
 from ..authz import Action
 from ..errors import Forbidden
-from ..catalog import FIELD_LABELS, entry_history, entry_warnings
+from ..catalog import FIELD_LABELS, count_download, entry_history, entry_warnings
 from ..files import preview_rows
+from ..search.service import SORT_LABELS, search_catalog
 from ..serving import hidden_columns, project_rows, projected_csv
 from ..vocab import N_
 from .common import db_session, file_store, require, viewer
@@ -31,18 +32,21 @@ def home() -> str:
 
 @bp.get("/catalog")
 def catalog_list() -> str:
+    """The catalog: full-text search with filters, sorting and pagination."""
     filters = browse.parse_filters(request.args)
-    text = (request.args.get("q") or "").strip()[:100]
+    text = request.args.get("q") or ""
     page_number = request.args.get("page", "1")
-    page = browse.list_entries(
+    page = search_catalog(
         db_session(),
+        current_app.extensions["portal.search"],
         viewer(),
-        filters=filters,
         text=text,
-        page=int(page_number) if page_number.isdigit() else 1,
+        filters=filters,
+        sort=request.args.get("sort", "relevance"),
+        page=int(page_number) if page_number.isdigit() and len(page_number) < 7 else 1,
         page_size=int(current_app.config["PAGE_SIZE"]),
     )
-    return render_template("catalog/list.html", page=page, filters=filters, text=text)
+    return render_template("catalog/list.html", page=page, filters=filters, text=text, sorts=SORT_LABELS)
 
 
 @bp.get("/catalog/<slug>")
@@ -78,6 +82,8 @@ def download(slug: str, file_id: int, name: str) -> Response:
     record = browse.get_file(db, entry, file_id)
     path = file_store().path(record.sha256)
     hidden = hidden_columns(viewer(), entry)
+    count_download(db, entry)
+    db.commit()
     if not hidden:
         return send_file(path, as_attachment=True, download_name=record.name, max_age=0)
     if record.format not in ("csv", "tsv"):
