@@ -22,8 +22,9 @@ What it does, for each size N and each backend:
    warm-up queries run first and are not counted. Each search is timed on its own with
    `time.perf_counter` (parsing is done beforehand and reported separately: it is the same
    for every backend).
-4. Checks that the backends agree: every query's total from each backend should be the same
-   (they implement the same semantics); differences are printed as warnings, never raised.
+4. Checks that the backends agree: every query's total and facet counts should be the same in
+   each backend (they implement the same semantics); differences are printed as warnings (and
+   listed in the JSON), never raised.
 
 How to read the numbers: absolute times depend on the machine, so compare each backend with the
 FTS5 baseline of the same size measured in the same run ("p95/FTS5"): FTS5 is a C engine over the
@@ -381,10 +382,12 @@ class Fts5Baseline:
             "downloads": "doc.downloads DESC, doc.id DESC",
             "name": "doc.name_key, doc.id",
         }[sort]
-        if query.empty:  # every visible entry, as both backends do
-            source, matching, match = "doc", "1", []
+        if query.empty:  # every visible entry (less the excluded words), as both backends do
+            source, match = "doc", [excluded_expression(query.excluded)] if query.excluded else []
+            matching = among = "doc.id NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?)" if match else "1"
         else:
             source, matching, match = "fts JOIN doc ON doc.id = fts.rowid", "fts MATCH ?", [match_expression(query)]
+            among = "doc.id IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
         ids = [
             i
             for (i,) in self.db.execute(
@@ -393,7 +396,6 @@ class Fts5Baseline:
             )
         ]
         # the matches once, then one GROUP BY per facet over them
-        among = "doc.id IN (SELECT rowid FROM fts WHERE fts MATCH ?)" if match else "1"
         counted = " UNION ALL ".join(f"SELECT '{f}', {f}, count(*) FROM m GROUP BY {f}" for f in FACETS)
         facets: dict[str, dict[str, int]] = {f: {} for f in FACETS}
         for facet, value, n in self.db.execute(
@@ -439,8 +441,12 @@ def match_expression(query: Query) -> str:
         parts.append(f"chars : {_quoted(' '.join(phrase))}")
     expression = " AND ".join(parts)
     if query.excluded:
-        expression = f"({expression}) NOT ({' OR '.join(f'{TEXT_COLUMNS} : {_quoted(t)}' for t in query.excluded)})"
+        expression = f"({expression}) NOT ({excluded_expression(query.excluded)})"
     return expression
+
+
+def excluded_expression(excluded: Sequence[str]) -> str:
+    return " OR ".join(f"{TEXT_COLUMNS} : {_quoted(t)}" for t in excluded)
 
 
 # -- the backends under test ----------------------------------------------------------------
@@ -519,7 +525,8 @@ def open_backend(name: str, workdir: Path, pg_url: str) -> Subject:
 
         def pg_sql(statement: str) -> object:
             with engine.begin() as connection:
-                return connection.execute(sqlalchemy.text(statement)).scalar()
+                result = connection.execute(sqlalchemy.text(statement))
+                return result.scalar() if result.returns_rows else None
 
         def pg_cleanup() -> None:
             pg_sql(f"DROP TABLE IF EXISTS {PG_TABLE} CASCADE")
@@ -548,10 +555,13 @@ class Measurement:
     index_bytes: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     totals: list[int] = field(default_factory=list)
+    facets: list[dict[str, dict[str, int]]] = field(default_factory=list)
 
-    def figures(self) -> dict[str, object]:
+    def figures(self, kinds: Sequence[str]) -> dict[str, object]:
+        """The reported figures; `kinds` are the queries' kinds, in order, for p95 by kind."""
         lat = self.latencies_ms
-        cuts = statistics.quantiles(lat, n=100, method="inclusive") if len(lat) > 1 else lat * 99
+        cuts = _percentiles(lat)
+        by_kind = {k: [ms for ms, kind in zip(lat, kinds, strict=True) if kind == k] for k in dict.fromkeys(kinds)}
         return {
             "size": self.size,
             "backend": self.backend,
@@ -567,7 +577,13 @@ class Measurement:
             "max_ms": round(max(lat), 3),
             "zero_hit_queries": sum(1 for t in self.totals if t == 0),
             "mean_total": round(statistics.fmean(self.totals), 1),
+            "p95_ms_by_kind": {k: round(_percentiles(v)[94], 3) for k, v in by_kind.items()},
         }
+
+
+def _percentiles(values: Sequence[float]) -> list[float]:
+    """The 1st to 99th percentiles (interpolated, within the observed range)."""
+    return statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else list(values) * 99
 
 
 def measure(name: str, documents: Sequence[Document], queries: Sequence[tuple[BenchQuery, Query]], pg_url: str) -> Measurement:
@@ -593,18 +609,21 @@ def measure(name: str, documents: Sequence[Document], queries: Sequence[tuple[Be
                 found = backend.search(parsed, scope=scope, filters=bench.filters, sort="relevance", offset=0, limit=TOP)  # type: ignore[attr-defined]
                 result.latencies_ms.append((time.perf_counter() - started) * 1000)
                 result.totals.append(found.total)
+                result.facets.append({k: dict(v) for k, v in found.facets.items() if v})
         finally:
             subject.cleanup()
     return result
 
 
 def disagreements(measurements: Sequence[Measurement], queries: Sequence[tuple[BenchQuery, Query]]) -> list[dict[str, object]]:
-    """Queries whose totals differ between the backends of one size."""
+    """Queries whose totals (or, totals equal, facet counts) differ between the backends of one size."""
     found = []
     for i, (bench, _) in enumerate(queries):
         totals = {m.backend: m.totals[i] for m in measurements}
         if len(set(totals.values())) > 1:
             found.append({"query": bench.text, "filters": bench.filters, "totals": totals})
+        elif any(m.facets[i] != measurements[0].facets[i] for m in measurements):
+            found.append({"query": bench.text, "filters": bench.filters, "totals": totals, "facets": {m.backend: m.facets[i] for m in measurements}})
     return found
 
 
@@ -669,7 +688,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"{name}, {size:,} entries: building ...")
             m = measure(name, documents[:size], queries, args.pg_url)
             measured.append(m)
-            row = m.figures()
+            row = m.figures([q.kind for q, _ in queries])
             log(f"{name}, {size:,} entries: {row['build_seconds']} s to build ({row['build_per_s']}/s), {row['index_mb']} MB, p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms")
             figures.append(row)
         base = next((r for r in figures if r["size"] == size and r["backend"] == "fts5"), None)
@@ -679,7 +698,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         differ = disagreements(measured, queries) if len(measured) > 1 else []
         agreement.append({"size": size, "backends": [m.backend for m in measured], "queries_compared": len(queries) if len(measured) > 1 else 0, "disagreements": differ})
         for d in differ[:10]:
-            warnings.append(f"WARNING: totals differ at {size:,} entries for {d['query']!r} {d['filters'] or ''}: {d['totals']}")
+            what = "facet counts" if "facets" in d else "totals"
+            warnings.append(f"WARNING: {what} differ at {size:,} entries for {d['query']!r} {d['filters'] or ''}: {d.get('facets', d['totals'])}")
         if len(differ) > 10:
             warnings.append(f"WARNING: ... and {len(differ) - 10} more queries whose totals differ at {size:,} entries")
 
@@ -727,7 +747,7 @@ def print_table(report: dict) -> None:  # type: ignore[type-arg]
     for a in report["agreement"]:
         if a["queries_compared"]:
             state = "agree" if not a["disagreements"] else f"DIFFER on {len(a['disagreements'])} queries"
-            print(f"totals at {a['size']:,} entries ({', '.join(a['backends'])}): {state} ({a['queries_compared']} queries compared)")
+            print(f"totals and facet counts at {a['size']:,} entries ({', '.join(a['backends'])}): {state} ({a['queries_compared']} queries compared)")
     note = "" if p["cores"] == 2 else f" (this machine has {p['cores']} cores)"
     print(f"2-core targets{note}: 10,000 entries p95 <= 30 ms; 100,000 entries p95 <= 150 ms and build >= 1,000 entries/s")
     for c in report["targets"]:

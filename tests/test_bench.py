@@ -68,6 +68,7 @@ def test_benchmark_runs_and_reports(tmp_path: Path) -> None:
         assert 0 <= row["p50_ms"] <= row["p95_ms"] <= row["max_ms"]
         assert row["mean_ms"] > 0 and row["p95_ratio_to_fts5"] > 0
         assert row["zero_hit_queries"] < 40 and row["mean_total"] > 0
+        assert set(row["p95_ms_by_kind"]) == set(parameters["query_kinds"])
     assert next(r for r in report["results"] if r["backend"] == "fts5")["p95_ratio_to_fts5"] == 1.0
     assert report["targets"] == []  # targets are for 10,000 and 100,000 entries only
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from portal import catalog
+from portal import catalog, entry_input
 from portal.accounts import create_department
 from portal.errors import Invalid
 from portal.models import EntryVersion
@@ -191,5 +191,5 @@ def test_files_are_replaced_by_name_and_kept_once_by_content(session: Session) -
 
 def test_security_levels_closed_only() -> None:
     for level in (SecurityLevel.IMPORTANT, SecurityLevel.CORE):
-        assert catalog._rule_errors(entry_fields(security_level=level, open_type=OpenType.OPEN))
-        assert not catalog._rule_errors(entry_fields(security_level=level, open_type=OpenType.CLOSED))
+        assert entry_input._rule_errors(entry_fields(security_level=level, open_type=OpenType.OPEN))
+        assert not entry_input._rule_errors(entry_fields(security_level=level, open_type=OpenType.CLOSED))

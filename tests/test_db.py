@@ -10,7 +10,9 @@ from portal.models import Base
 
 def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        # The PostgreSQL search backend's table is derived data it creates itself, not schema.
+        derived = lambda name, kind, _parent: not (kind == "table" and name.startswith("search_document"))  # noqa: E731
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": derived})
         assert compare_metadata(context, Base.metadata) == []
 
 

@@ -561,7 +561,7 @@ def pg_engine() -> Iterator[Engine]:
 
 
 def test_literals_round_trip_through_postgresql(pg_engine: Engine) -> None:
-    from portal.search.pg_backend import quote_lexeme
+    from portal.search.pg_text import quote_lexeme
 
     tokens = [t for t in HOSTILE if len(t.encode()) <= 2047] + ["a b", "'quoted'", "back\\\\slashes", "\\\\'"]
     with pg_engine.connect() as connection:
@@ -583,7 +583,7 @@ def test_literals_round_trip_through_postgresql(pg_engine: Engine) -> None:
 
 
 def test_vectors_respect_postgresql_limits(pg_engine: Engine) -> None:
-    from portal.search.pg_backend import MAX_POSITION, _Vector
+    from portal.search.pg_text import MAX_POSITION, _Vector
 
     vector = _Vector()
     vector.add([f"t{i}" for i in range(20000)] + ["a"] * 1000, "C")
