@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import html
-import logging
 import re
 import threading
 import unicodedata
@@ -31,19 +30,21 @@ _jieba_lock = threading.Lock()
 
 
 def _segmenter():  # type: ignore[no-untyped-def]
-    """jieba with the zone dictionary, loaded on first use (about a second), once per process."""
+    """jieba (as rjieba, the Rust implementation of the same algorithm and dictionary, about 25
+    times faster than the pure-Python package) with the zone dictionary added; built on first
+    use, once per process."""
     global _jieba
     if _jieba is None:
         with _jieba_lock:
             if _jieba is None:
-                import jieba
+                import rjieba
 
-                jieba.setLogLevel(logging.WARNING)
-                tokenizer = jieba.Tokenizer()
-                tokenizer.initialize()
-                with open(ZONE_DICTIONARY, "rb") as words:
-                    tokenizer.load_userdict(words)
-                _jieba = tokenizer
+                segmenter = rjieba.Jieba()
+                for line in ZONE_DICTIONARY.read_text(encoding="utf-8").splitlines():
+                    word, freq, tag = (line.split() + ["", "", ""])[:3]
+                    if word:
+                        segmenter.add_word(word, int(freq) if freq.isdigit() else None, tag or None)
+                _jieba = segmenter
     return _jieba
 
 
@@ -62,16 +63,18 @@ def index_tokens(text: str) -> list[str]:
     (统计局 and 国家 inside 国家统计局), so that a query word cut on its own is always found.
     This is jieba's search-engine mode extended to inner words of any length."""
     segmenter = _segmenter()
-    words = segmenter.FREQ
+    known = segmenter.has_word
     tokens = []
     for word in segmenter.cut(normalise(text)):
         if not _keep(word):
             continue
         tokens.append(word)
+        if len(word) < 3 or not _CJK.match(word):
+            continue  # inner words only of Chinese words
         for size in range(2, min(len(word), 12)):
             for start in range(len(word) - size + 1):
                 inner = word[start : start + size]
-                if words.get(inner):
+                if known(inner):
                     tokens.append(inner)
     return tokens
 
@@ -237,10 +240,10 @@ def suggest(query: Query, vocabulary: set[str]) -> str | None:
         for form in pinyin_forms(word)[:1]:
             by_pinyin.setdefault(form, word)
     corrected, changed = [], False
-    known = _segmenter().FREQ
+    known = _segmenter().has_word
     for word in query.typed:
         replacement = None
-        if word not in vocabulary and not known.get(word):
+        if word not in vocabulary and not known(word):
             forms = pinyin_forms(word)
             if forms and forms[0] in by_pinyin:
                 replacement = by_pinyin[forms[0]]

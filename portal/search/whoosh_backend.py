@@ -10,7 +10,9 @@ objects. Writers of all processes take one file lock (`exclusive`), and Whoosh's
 from __future__ import annotations
 
 import fcntl
+import heapq
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -24,7 +26,6 @@ from whoosh.searching import Searcher
 from . import FACETS, OPEN_CATALOG, Document, Results, Scope
 from .analysis import Query, char_tokens, index_tokens, pinyin_tokens
 
-TEXT_FIELDS = ("title", "tags", "body")
 WRITE_TIMEOUT = 60.0  # seconds a writer waits for another process's writer
 
 
@@ -35,11 +36,10 @@ def _schema() -> fields.Schema:
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
         num=fields.NUMERIC(int, bits=64, sortable=True),
-        title=fields.TEXT(field_boost=3.0, **text),
-        tags=fields.TEXT(field_boost=2.0, **text),
-        body=fields.TEXT(**text),
+        text=fields.TEXT(**text),
         pinyin=fields.TEXT(**text),
-        chars=fields.TEXT(analyzer=tokens, phrase=True),
+        chars=fields.STORED(),  # the character tokens, to check phrases on their candidates
+        pairs=fields.TEXT(**text),
         **{name: fields.ID(**keyword) for name in (*FACETS, "status", "name_key")},
         publish_date=fields.NUMERIC(int, bits=32, sortable=True),
         downloads=fields.NUMERIC(int, bits=64, sortable=True),
@@ -50,11 +50,12 @@ def _fields(doc: Document) -> dict[str, object]:
     return {
         "id": str(doc.id),
         "num": doc.id,
-        "title": " ".join(index_tokens(doc.title)),
-        "tags": " ".join(index_tokens(doc.tags)),
-        "body": " ".join(index_tokens(doc.body)),
+        # One text field, with title words three times and tag words twice: one posting list
+        # per word to match (fast), and the repetition gives titles their weight in BM25.
+        "text": " ".join(index_tokens(doc.title) * 3 + index_tokens(doc.tags) * 2 + index_tokens(doc.body)),
         "pinyin": " ".join(pinyin_tokens(f"{doc.title} {doc.tags}")),
-        "chars": " ".join(char_tokens(f"{doc.title} {doc.body}")),
+        "chars": " ".join(chars := char_tokens(f"{doc.title} {doc.body}")),
+        "pairs": " ".join(set(_pairs(chars))),
         "department": doc.department,
         "classification": doc.classification,
         "format": doc.format,
@@ -76,6 +77,8 @@ class WhooshBackend:
         self.path.mkdir(parents=True, exist_ok=True)
         if index.exists_in(str(self.path)):
             self._index = index.open_dir(str(self.path))
+            if set(self._index.schema.names()) != set(_schema().names()):
+                self._index = index.create_in(str(self.path), _schema())  # an older layout: the repair on start refills it
         else:
             self._index = index.create_in(str(self.path), _schema())
         self._local = threading.local()
@@ -125,80 +128,142 @@ class WhooshBackend:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _searcher(self) -> Searcher:
-        """One searcher per thread, replaced when any process has committed a new generation."""
+    def _searcher(self) -> _View:
+        """One view per thread, replaced when any process has committed a new generation."""
         generation = self._index.latest_generation()
-        current = getattr(self._local, "current", None)
-        if current is not None and current[0] == generation:
-            return current[1]
+        current: _View | None = getattr(self._local, "view", None)
+        if current is not None and current.generation == generation:
+            return current
         if current is not None:
-            current[1].close()
-        searcher = self._index.searcher()
-        self._local.current = (generation, searcher)
-        return searcher
+            current.searcher.close()
+        view = _View(generation, self._index.searcher())
+        self._local.view = view
+        return view
 
     def ids(self) -> set[int]:
-        searcher = self._searcher()
-        return {int(fields["id"]) for fields in searcher.all_stored_fields()}
+        view = self._searcher()
+        return {view.column("num")[d] for d in view.live}
 
     def search(
         self, query: Query, *, scope: Scope, filters: Mapping[str, str], sort: str, offset: int, limit: int
     ) -> Results:
-        searcher = self._searcher()
-        text = _text_query(query)
-        conditions = [_scope_query(scope)] + [wq.Term(k, v) for k, v in filters.items() if k in FACETS]
-        results = searcher.search(
-            text,
-            filter=wq.And(conditions),
-            limit=max(1, offset + limit),
-            sortedby=_sort_facet(sort, empty=query.empty),
-            groupedby={key: sorting.FieldFacet(key) for key in FACETS},
-            maptype=sorting.Count,
-        )
-        ids = [int(hit["id"]) for hit in results[offset : offset + limit]]
-        facets = {key: {str(k): int(v) for k, v in results.groups(key).items()} for key in FACETS}
-        return Results(ids=ids, total=len(results), facets=facets)
+        """Matching, counting and ordering on the index's columns: Whoosh finds the documents
+        of the words, the visible set and the facet counts come from column arrays cached per
+        index generation, and only relevance ranking runs Whoosh's scorer."""
+        view = self._searcher()
+        allowed = view.allowed(scope, {k: v for k, v in filters.items() if k in FACETS})
+        matches = allowed
+        if not query.empty:
+            matches = allowed & view.docs(_text_query(query))
+            if any(len(phrase) > 1 for phrase in query.phrases):
+                matches = view.with_phrases(matches, query.phrases)
+        if query.excluded:
+            matches = matches - view.docs(wq.Or([_any_text(token) for token in query.excluded]))
+        facets = {key: dict(Counter(view.column(key)[d] for d in matches)) for key in FACETS}
+        wanted = offset + limit
+        if limit <= 0 or offset >= len(matches):
+            docnums: list[int] = []
+        elif sort in ("newest", "downloads", "name") or query.empty:
+            docnums = view.top(matches, "relevance" if sort not in ("downloads", "name") else sort, wanted)[offset:]
+        else:
+            hits = view.searcher.search(
+                _text_query(query, exclusions=False),  # `matches` has no excluded documents
+                filter=set(matches),
+                limit=wanted,
+                sortedby=[sorting.ScoreFacet(), sorting.FieldFacet("num", reverse=True)],
+            )
+            docnums = [hit.docnum for hit in hits][offset:]
+        num = view.column("num")
+        return Results(ids=[num[d] for d in docnums], total=len(matches), facets=facets)
+
+
+class _View:
+    """A searcher and what is worth keeping while the index does not change: column arrays,
+    the live documents, and the visible sets of recent scopes and filters."""
+
+    def __init__(self, generation: int, searcher: Searcher) -> None:
+        self.generation = generation
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.live = frozenset(self.reader.all_doc_ids())
+        self._columns: dict[str, list[object]] = {}
+        self._allowed: dict[tuple[Scope, tuple[tuple[str, str], ...]], frozenset[int]] = {}
+
+    def column(self, name: str) -> list[object]:
+        if name not in self._columns:
+            empty = self.reader.doc_count_all() == 0  # an empty index has no columns to read
+            self._columns[name] = [] if empty else list(self.reader.column_reader(name))
+        return self._columns[name]
+
+    def docs(self, query: wq.Query) -> set[int]:
+        return set(self.searcher.docs_for_query(query))
+
+    def with_phrases(self, docnums: Iterable[int], phrases: Sequence[Sequence[str]]) -> set[int]:
+        """Those of `docnums` whose text holds every phrase, character tokens in a row."""
+        wanted = [f" {' '.join(phrase)} " for phrase in phrases]
+        stored = self.searcher.stored_fields
+        return {d for d in docnums if all(w in f" {stored(d)['chars']} " for w in wanted)}
+
+    def allowed(self, scope: Scope, filters: dict[str, str]) -> frozenset[int]:
+        key = (scope, tuple(sorted(filters.items())))
+        if key not in self._allowed:
+            if len(self._allowed) > 64:
+                self._allowed.clear()
+            status, open_, share, department = (self.column(c) for c in ("status", "open", "share", "department"))
+            columns = {name: self.column(name) for name in filters}
+
+            def visible(d: int) -> bool:
+                if scope.everything or (scope.department is not None and department[d] == scope.department):
+                    return True
+                return status[d] == "published" and (
+                    open_[d] in OPEN_CATALOG or scope.published or (scope.shared and share[d] != "none")
+                )
+
+            self._allowed[key] = frozenset(
+                d for d in self.live if visible(d) and all(columns[name][d] == value for name, value in filters.items())
+            )
+        return self._allowed[key]
+
+    def top(self, docnums: frozenset[int] | set[int], sort: str, count: int) -> list[int]:
+        """The first `count` of `docnums` by a column order; "relevance" here means newest
+        (a query without words has no relevance)."""
+        num = self.column("num")
+        if sort == "downloads":
+            downloads = self.column("downloads")
+            return heapq.nsmallest(count, docnums, key=lambda d: (-downloads[d], -num[d]))  # type: ignore[operator]
+        if sort == "name":
+            names = self.column("name_key")
+            return heapq.nsmallest(count, docnums, key=lambda d: (names[d], num[d]))  # type: ignore[return-value]
+        published = self.column("publish_date")
+        return heapq.nsmallest(count, docnums, key=lambda d: (-published[d], -num[d]))  # type: ignore[operator]
+
+
+def _pairs(chars: Sequence[str]) -> list[str]:
+    """Neighbouring character tokens: every document holding a phrase holds all its pairs."""
+    return [f"{a}·{b}" for a, b in zip(chars, chars[1:])]
+
+
+def _any_char(token: str) -> wq.Query:
+    """Documents holding one character token (a one-character phrase): as the first or the
+    second of a pair."""
+    return wq.Or([wq.Prefix("pairs", f"{token}·"), wq.Wildcard("pairs", f"*·{token}")])
 
 
 def _any_text(token: str) -> wq.Query:
-    return wq.Or([wq.Term(field, token) for field in TEXT_FIELDS])
+    return wq.Term("text", token)
 
 
-def _text_query(query: Query) -> wq.Query:
+def _text_query(query: Query, *, exclusions: bool = True) -> wq.Query:
     parts: list[wq.Query] = []
     for term in query.terms:
         options: list[wq.Query] = [wq.And([_any_text(t) for t in alternative]) for alternative in term.alternatives]
         if term.pinyin:
             options.append(wq.Term("pinyin", term.pinyin))
         parts.append(wq.Or(options))
-    for phrase in query.phrases:
-        parts.append(wq.Phrase("chars", list(phrase)) if len(phrase) > 1 else wq.Term("chars", phrase[0]))
+    for phrase in query.phrases:  # candidates: every pair of neighbours (`_View.with_phrases` decides)
+        pairs = set(_pairs(phrase))
+        parts.append(wq.And([wq.Term("pairs", p) for p in pairs]) if pairs else _any_char(phrase[0]))
     positive: wq.Query = wq.And(parts) if parts else wq.Every()
-    if query.excluded:
+    if query.excluded and exclusions:
         return wq.AndNot(positive, wq.Or([_any_text(token) for token in query.excluded]))
     return positive
-
-
-def _scope_query(scope: Scope) -> wq.Query:
-    if scope.everything:
-        return wq.Every()
-    published_ok: list[wq.Query] = [wq.Term("open", value) for value in OPEN_CATALOG]
-    if scope.published:
-        published_ok.append(wq.Every())
-    if scope.shared:
-        published_ok.append(wq.AndNot(wq.Every(), wq.Term("share", "none")))
-    visible: list[wq.Query] = [wq.And([wq.Term("status", "published"), wq.Or(published_ok)])]
-    if scope.department is not None:
-        visible.append(wq.Term("department", scope.department))
-    return wq.Or(visible)
-
-
-def _sort_facet(sort: str, *, empty: bool) -> sorting.FacetType | None:
-    newest = [sorting.FieldFacet("publish_date", reverse=True), sorting.FieldFacet("num", reverse=True)]
-    if sort == "newest" or (sort not in ("downloads", "name") and empty):
-        return sorting.MultiFacet(newest)
-    if sort == "downloads":
-        return sorting.MultiFacet([sorting.FieldFacet("downloads", reverse=True), sorting.FieldFacet("num", reverse=True)])
-    if sort == "name":
-        return sorting.MultiFacet([sorting.FieldFacet("name_key"), sorting.FieldFacet("num")])
-    return sorting.MultiFacet([sorting.ScoreFacet(), sorting.FieldFacet("num", reverse=True)])
