@@ -44,6 +44,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import sqlite3
 import statistics
 import string
@@ -668,6 +669,8 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
+    if __name__ == "__main__":  # a stopped run still removes its index files and table
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     skipped = {name: why for name in args.backends if (why := available(name, args.pg_url))}
     for name, why in skipped.items():
         log(f"skipping {name}: {why}")

@@ -75,6 +75,10 @@ class Backend(Protocol):
 
     def clear(self) -> None: ...
 
+    def optimize(self) -> None:
+        """Compact the index after a bulk write (a rebuild)."""
+        ...
+
     def ids(self) -> set[int]: ...
 
     def search(

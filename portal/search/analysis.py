@@ -55,7 +55,7 @@ def _keep(token: str) -> bool:
 def normalise(text: str) -> str:
     """NFKC (full-width letters and digits to half-width), lower case, no control characters."""
     text = unicodedata.normalize("NFKC", text or "").lower()
-    return "".join(c if c.isprintable() else " " for c in text)
+    return text if text.isprintable() else "".join(c if c.isprintable() else " " for c in text)
 
 
 def index_tokens(text: str) -> list[str]:

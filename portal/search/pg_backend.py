@@ -183,6 +183,12 @@ class PostgresBackend:
         with self.engine.begin() as connection:
             connection.execute(text(f"DELETE FROM {self._sql_table} WHERE id = ANY(:ids)"), {"ids": ids})
 
+    def optimize(self) -> None:
+        """Refresh the planner's statistics after a bulk write."""
+        self._ensured()
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f"ANALYZE {self._sql_table}"))
+
     def clear(self) -> None:
         self._ensured()
         with self.engine.begin() as connection:

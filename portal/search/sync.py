@@ -130,6 +130,7 @@ class Indexer:
                     last = ids[-1]
                 session.execute(delete(SearchOutbox))
                 session.commit()
+            self.backend.optimize()
         return count
 
     def repair(self) -> str:
