@@ -6,6 +6,7 @@ or drops) Chinese text. Limits are PostgreSQL's; see `pg_backend` for what they 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from . import Document
 from .analysis import Term, char_tokens, index_tokens, pinyin_tokens
@@ -21,6 +22,7 @@ MAX_FIELD_CHARS = {"title": 2_000, "tags": 20_000, "body": 100_000}
 # -- literals -------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=200_000)
 def quote_lexeme(token: str) -> str | None:
     """A token as a quoted tsvector/tsquery lexeme, or None if PostgreSQL cannot hold it (empty,
     NUL, longer than 2047 bytes). Inside the quotes a quote is doubled and a backslash escaped."""
