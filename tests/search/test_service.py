@@ -4,6 +4,7 @@ facets against the database, Chinese words, pinyin, synonyms, suggestions."""
 from __future__ import annotations
 
 from collections import Counter
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,11 +16,12 @@ from portal import catalog
 from portal.authz import Action, can
 from portal.models import Entry
 from portal.search.service import Search, search_catalog
-from portal.vocab import EntryStatus, OpenType, ShareType
+from portal.vocab import EntryStatus, OpenType, Role, ShareType
 
 from ..support import NOW, ROLE_USERS, ROOT, World
 
 VIEWERS = [None, *ROLE_USERS]
+BUREAU = SimpleNamespace(role=Role.BUREAU, department_id=None)
 
 
 @pytest.fixture
@@ -145,19 +147,11 @@ def test_the_index_follows_the_database(session: Session, search: Search, sample
     catalog.withdraw_entry(session, entry, actor=None, now=NOW)
     session.commit()
     assert run(session, search, None, "挥发性有机物").total == 0
-    assert run(session, search, search_user_bureau(session), "挥发性有机物").total == 1
+    assert run(session, search, BUREAU, "挥发性有机物").total == 1
     session.delete(entry)
     session.commit()
-    assert run(session, search, search_user_bureau(session), "挥发性有机物").total == 0
+    assert run(session, search, BUREAU, "挥发性有机物").total == 0
     assert search.indexer.pending() == 0
-
-
-def search_user_bureau(session: Session) -> Any:
-    class Bureau:
-        role = __import__("portal.vocab", fromlist=["Role"]).Role.BUREAU
-        department_id = None
-
-    return Bureau()
 
 
 def _as_input(entry: Entry) -> dict[str, Any]:
