@@ -36,7 +36,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["portal.search"] = search
     # Sessions of requests and commands update the search index after each commit.
     app.extensions["portal.sessions"] = make_sessionmaker(engine, indexer=search.indexer)
-    app.extensions["portal.files"] = FileStore(Path(settings["FILES_PATH"]))
+    app.extensions["portal.files"] = store = FileStore(Path(settings["FILES_PATH"]))
+    store.sweep()  # temporaries of uploads a crash interrupted (older than an hour)
     repair_on_start(search)
 
     from . import web

@@ -8,7 +8,9 @@ The rules (Art. 12-18, 24):
 - the Bureau (区数据资源局) may do everything;
 - a department's editor, provider and administrator see every entry of their own department;
   editors and administrators compile its entries, providers and both others upload files,
-  only the administrator publishes and withdraws;
+  only the administrator publishes and withdraws; providers and administrators decide how
+  personal information found in a file is dealt with (mask it, or record consent or a
+  public-interest decision);
 - other departments' staff see the share catalog (published entries not 不予共享) besides the
   open catalog, and download 无条件共享 entries directly;
 - the disclosure reviewer sees every published entry (to review its open attribute);
@@ -35,6 +37,7 @@ class Action(StrEnum):
     PUBLISH_ENTRY = "entry:publish"
     WITHDRAW_ENTRY = "entry:withdraw"
     UPLOAD_FILE = "entry:upload"
+    CLEAR_FILE = "entry:clear-personal-information"  # mask a file, or record consent / public interest
     VIEW_HISTORY = "entry:history"
 
 
@@ -97,6 +100,8 @@ def can(user: Actor | None, action: Action, obj: EntryLike | DepartmentLike | No
         return owner and role == Role.DEPT_ADMIN
     if action == Action.UPLOAD_FILE:
         return owner
+    if action == Action.CLEAR_FILE:
+        return owner and role in {Role.PROVIDER, Role.DEPT_ADMIN}
     if action == Action.VIEW_HISTORY:
         return owner or role == Role.AUDITOR
     return False

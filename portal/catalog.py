@@ -7,11 +7,12 @@ as the change.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .entry_input import (
@@ -25,12 +26,13 @@ from .entry_input import (
     parse_entry,
 )
 from .errors import Invalid
+from .release import CLEARANCES, release_problems
 from .models import DataItem, Department, Entry, EntryFile, EntryVersion, User
 from .vocab import N_, EntryStatus
 
 __all__ = [  # the catalog's public names, including those of entry_input
-    "FIELD_LABELS", "EntryFields", "ItemFields", "add_file", "count_download", "create_entry", "entry_history",
-    "entry_warnings", "is_base_library", "next_resource_code", "parse_entry", "publish_entry", "snapshot",
+    "FIELD_LABELS", "EntryFields", "ItemFields", "create_entry", "entry_history",
+    "entry_warnings", "is_base_library", "next_resource_code", "parse_entry", "publish_entry", "record_change", "snapshot",
     "update_entry", "withdraw_entry",
 ]
 
@@ -88,6 +90,8 @@ def update_entry(session: Session, entry: Entry, fields: EntryFields, *, actor: 
     changes = _diff(before, snapshot(entry))
     if not changes:
         return False
+    if entry.status == EntryStatus.PUBLISHED and (problems := release_problems(entry)):
+        raise Invalid({"open_type": "资源已发布，改为开放前须先处理其文件：" + "；".join(problems)})
     entry.updated_at = now
     session.flush()
     _record(session, entry, action="update", changes=changes, actor=actor, actor_name=actor_name, now=now)
@@ -100,6 +104,8 @@ def publish_entry(session: Session, entry: Entry, *, actor: User | None, now: da
         return  # a repeated click changes nothing
     if not entry.items:
         raise Invalid({"items": N_("发布前须至少登记一个信息项")})
+    if problems := release_problems(entry):
+        raise Invalid({"files": "不能发布到开放目录：" + "；".join(problems)})
     before = snapshot(entry)
     entry.status = EntryStatus.PUBLISHED
     entry.publish_date = entry.publish_date or now.date()
@@ -117,38 +123,6 @@ def withdraw_entry(session: Session, entry: Entry, *, actor: User | None, now: d
     _record(session, entry, action="withdraw", changes=_diff(before, snapshot(entry)), actor=actor, now=now)
 
 
-def add_file(
-    session: Session,
-    entry: Entry,
-    *,
-    name: str,
-    sha256: str,
-    size: int,
-    format: str,
-    encoding: str | None,
-    actor: User | None,
-    now: datetime,
-    title: str = "",
-    actor_name: str = "",
-) -> EntryFile:
-    """Attach a stored file to `entry`. A file of the same name is replaced by the new content
-    (the old content stays in the store and in the history); the same content is a no-op."""
-    record = next((f for f in entry.files if f.name == name), None)
-    if record is not None and record.sha256 == sha256:
-        return record
-    before = snapshot(entry)
-    if record is None:
-        record = EntryFile(name=name)
-        entry.files.append(record)
-    record.title, record.sha256, record.size = title or name, sha256, size
-    record.format, record.encoding = format, encoding
-    record.created_at, record.created_by_id = now, actor.id if actor else None
-    entry.updated_at = now
-    session.flush()
-    _record(session, entry, action="file", changes=_diff(before, snapshot(entry)), actor=actor, actor_name=actor_name, now=now)
-    return record
-
-
 def _assign(entry: Entry, fields: EntryFields) -> None:
     values = asdict(fields)
     items = values.pop("items")
@@ -162,12 +136,6 @@ def _assign(entry: Entry, fields: EntryFields) -> None:
             setattr(row, key, value)
         row.position = position
         entry.items.append(row)
-
-
-def count_download(session: Session, entry: Entry) -> None:
-    """One more download of `entry`, counted in the database without a new version (and without
-    rewriting its search document: the count there is refreshed when the entry is next indexed)."""
-    session.execute(update(Entry).where(Entry.id == entry.id).values(downloads=Entry.downloads + 1))
 
 
 # -- history -------------------------------------------------------------------------------
@@ -189,7 +157,16 @@ def _show_item(item: DataItem) -> str:
     parts = [item.name, item.title, item.data_type.value, str(item.length or ""), item.description]
     if item.share_type or item.open_type:
         parts += [_show(item.share_type), _show(item.open_type)]
+    if item.constraints:
+        parts.append(json.dumps(item.constraints, ensure_ascii=False, sort_keys=True))
     return " | ".join(parts)
+
+
+def _show_file(record: EntryFile) -> str:
+    shown = f"{record.name} ({record.sha256[:12]})"
+    if record.clearance:
+        shown += f" [{CLEARANCES[record.clearance]}：{record.clearance_note}]"
+    return shown
 
 
 def snapshot(entry: Entry) -> dict[str, str]:
@@ -197,7 +174,7 @@ def snapshot(entry: Entry) -> dict[str, str]:
     values = {key: _show(getattr(entry, key)) for key in FIELD_LABELS if key not in ("items", "files", "department")}
     values["department"] = entry.department.name if entry.department else ""
     values["items"] = "\n".join(_show_item(i) for i in entry.items)
-    values["files"] = "\n".join(f"{f.name} ({f.sha256[:12]})" for f in entry.files)
+    values["files"] = "\n".join(_show_file(f) for f in entry.files)
     return values
 
 
@@ -207,6 +184,16 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> list[dict[str, str]]
         for key in FIELD_LABELS
         if before.get(key, "") != after.get(key, "")
     ]
+
+
+def record_change(session: Session, entry: Entry, *, action: str, before: dict[str, str], actor: User | None, now: datetime, actor_name: str = "") -> bool:
+    """Record a version of `entry` with what changed since `before` (a `snapshot`); False when nothing did."""
+    session.flush()
+    session.expire(entry, ["files"])
+    changes = _diff(before, snapshot(entry))
+    if changes:
+        _record(session, entry, action=action, changes=changes, actor=actor, actor_name=actor_name, now=now)
+    return bool(changes)
 
 
 def _record(session: Session, entry: Entry, *, action: str, changes: list[dict[str, str]], actor: User | None, now: datetime, actor_name: str = "") -> None:

@@ -104,6 +104,8 @@ def init(no_datasets: bool) -> None:
                 counts[result.action] = counts.get(result.action, 0) + 1
                 if result.action == "failed":
                     click.echo(_("数据包 %(name)s 载入失败：%(error)s") % {"name": result.name, "error": result.error}, err=True)
+                for warning in result.warnings:
+                    click.echo(_("数据包 %(name)s 暂不能对外提供：%(warning)s") % {"name": result.name, "warning": warning}, err=True)
             click.echo(
                 _("样例数据包：新建 %(created)d，更新 %(updated)d，未变 %(unchanged)d，失败 %(failed)d。")
                 % {k: counts.get(k, 0) for k in ("created", "updated", "unchanged", "failed")}
@@ -151,6 +153,8 @@ def load(path: Path) -> None:
     failed = 0
     for result in results:
         click.echo(f"{result.name}: {result.action}{'  ' + result.error if result.error else ''}")
+        for warning in result.warnings:
+            click.echo(f"  {warning}")
         failed += result.action == "failed"
     sys.exit(1 if failed else 0)
 

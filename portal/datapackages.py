@@ -4,13 +4,16 @@ department hands over).
 A package is a folder with `datapackage.json` and its files. The catalog metadata lives in the
 descriptor's custom property `catalog` (vocabulary values as their Chinese labels); the Table
 Schema fields of its tabular resources are the entry's data items, so the two can never drift
-(a field name used by several resources must have one definition). Loading is idempotent: entries are matched by the package `name`, files by content.
+(a field name used by several resources must have one definition). Files go through the upload
+pipeline like any upload; a resource may carry `clearance` ({"basis": "consent" or
+"public_interest", "note": ...}) recording why personal information in it may be released.
+Loading is idempotent: entries are matched by the package `name`, files by name and content.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,8 +24,11 @@ from sqlalchemy.orm import Session
 from . import catalog
 from .accounts import create_department, department_by_code
 from .errors import Invalid, PortalError
-from .files import FileStore, file_format
+from .files import FileStore
 from .models import Department, Entry
+from .pipeline import ingest
+from .release import release_problems
+from .resources import clear_file
 from .vocab import DATA_TYPE_OF_FIELD_TYPE, EntryStatus
 
 IMPORTER = "数据包导入"
@@ -34,6 +40,7 @@ class Loaded:
     action: str  # created | updated | unchanged | failed
     entry: Entry | None = None
     error: str = ""
+    warnings: list[str] = field(default_factory=list)  # what keeps it from the open catalog
 
 
 def load_departments(session: Session, path: Path, *, now: datetime) -> int:
@@ -90,6 +97,7 @@ def entry_input(descriptor: dict[str, Any]) -> dict[str, Any]:
                 "description": f.get("description", ""),
                 "share_type": f.get("shareType"),
                 "open_type": f.get("openType"),
+                "constraints": f.get("constraints") or {},
             }
             for f in fields.values()
         ],
@@ -118,15 +126,14 @@ def load_package(session: Session, folder: Path, *, store: FileStore, now: datet
         path = folder / resource["path"]
         if not path.resolve().is_relative_to(folder.resolve()):
             raise Invalid({"path": f"资源路径超出数据包目录：{resource['path']}"})
-        stored = store.save_file(path)
-        catalog.add_file(
-            session, entry, name=path.name, title=resource.get("title", ""), sha256=stored.sha256, size=stored.size,
-            format=resource.get("format") or file_format(path.name), encoding=resource.get("encoding"),
-            actor=None, actor_name=IMPORTER, now=now,
-        )
+        with open(path, "rb") as source:
+            record = ingest(session, store, entry, source=source, name=path.name, title=resource.get("title", ""), actor=None, actor_name=IMPORTER, now=now)
+        clearance = resource.get("clearance") or {}
+        if record.findings and not record.clearance and clearance.get("basis"):
+            clear_file(session, record, basis=clearance["basis"], note=clearance.get("note", ""), actor=None, now=now)
     if action == "unchanged" and entry.version != version:
         action = "updated"
-    return Loaded(name, action, entry)
+    return Loaded(name, action, entry, warnings=release_problems(entry))
 
 
 def load_datasets(session: Session, root: Path, *, store: FileStore, now: datetime) -> list[Loaded]:

@@ -74,6 +74,7 @@ class ItemFields:
     description: str = ""
     share_type: ShareType | None = None
     open_type: OpenType | None = None
+    constraints: dict[str, Any] = field(default_factory=dict)  # required, unique, enum, pattern
 
 
 @dataclass
@@ -239,8 +240,30 @@ def _parse_items(errors: dict[str, str], rows: Iterable[Mapping[str, Any]], shar
             errors[key] = f"信息项“{title}”的共享类型不能比资源本身更宽松"
         if item_open and open_ and _OPEN_RANK[item_open] < _OPEN_RANK[open_]:
             errors[key] = f"信息项“{title}”的开放类型不能比资源本身更宽松"
-        items.append(ItemFields(title, name, data_type, length, _text(row.get("description")), item_share, item_open))
+        constraints = _parse_constraints(errors, key, title or str(number), row)
+        items.append(ItemFields(title, name, data_type, length, _text(row.get("description")), item_share, item_open, constraints))
     return items
+
+
+def _parse_constraints(errors: dict[str, str], key: str, label: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """Table Schema constraints of a data item; the form sends `required`, `unique` as
+    checkboxes and `enum` as values separated by 、 or commas, the package loader sends lists."""
+    given = row.get("constraints") if isinstance(row.get("constraints"), Mapping) else row
+    constraints: dict[str, Any] = {}
+    for flag in ("required", "unique"):
+        if _flag(given.get(flag)):
+            constraints[flag] = True
+    enum = given.get("enum")
+    values = [str(v).strip() for v in enum] if isinstance(enum, list) else re.split(r"[、,，]", _text(enum))
+    if values := [v for v in values if v]:
+        constraints["enum"] = values
+    if pattern := _text(given.get("pattern")):
+        try:
+            re.compile(pattern)
+            constraints["pattern"] = pattern
+        except re.error:
+            errors[key] = f"信息项“{label}”的格式（正则表达式）不正确"
+    return constraints
 
 
 def is_base_library(entry: Entry | EntryFields) -> bool:

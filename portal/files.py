@@ -40,24 +40,41 @@ class Stored:
     size: int
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A file received into the store's temporary folder, fsynced but not yet kept."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
 class FileStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.tmp = self.root / "tmp"
+        self.derived = self.root / "derived"
 
     def path(self, sha256: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{64}", sha256):
             raise ValueError("not a sha256 digest")
         return self.root / sha256[:2] / sha256
 
-    def save(self, stream: BinaryIO, *, max_bytes: int | None = None) -> Stored:
-        """Stream `stream` into the store; raises TooLarge (leaving nothing behind) past `max_bytes`."""
+    def temporary(self, prefix: str = "work-") -> Path:
+        """A new empty file in the temporary folder (removed by `sweep` if never kept or discarded)."""
         self.tmp.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix=prefix)
+        os.close(fd)
+        return Path(name)
+
+    def receive(self, stream: BinaryIO, *, max_bytes: int | None = None) -> Pending:
+        """Stream `stream` to a temporary file, hashing as it goes; raises TooLarge (leaving
+        nothing behind) past `max_bytes`. Any error in between removes the temporary too."""
+        path = self.temporary("upload-")
         digest = hashlib.sha256()
         size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix="upload-")
         try:
-            with os.fdopen(fd, "wb") as out:
+            with open(path, "wb") as out:
                 while chunk := stream.read(CHUNK):
                     size += len(chunk)
                     if max_bytes is not None and size > max_bytes:
@@ -66,29 +83,54 @@ class FileStore:
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            final = self.path(digest.hexdigest())
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp_name, final)
-            _fsync_dir(final.parent)
         except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
             raise
-        return Stored(digest.hexdigest(), size)
+        return Pending(path, digest.hexdigest(), size)
+
+    def pending(self, path: Path) -> Pending:
+        """A temporary file the caller wrote itself (see `temporary`), hashed and fsynced."""
+        digest = hashlib.sha256()
+        with open(path, "rb+") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+            os.fsync(handle.fileno())
+        return Pending(path, digest.hexdigest(), path.stat().st_size)
+
+    def keep(self, pending: Pending) -> Stored:
+        """Move a received file atomically to its content address. Only after this may the
+        database row that names it be committed."""
+        final = self.path(pending.sha256)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(pending.path, final)
+        _fsync_dir(final.parent)
+        return Stored(pending.sha256, pending.size)
+
+    @staticmethod
+    def discard(*pendings: Pending | Path | None) -> None:
+        for pending in pendings:
+            if pending is not None:
+                (pending.path if isinstance(pending, Pending) else pending).unlink(missing_ok=True)
+
+    def save(self, stream: BinaryIO, *, max_bytes: int | None = None) -> Stored:
+        """Stream `stream` into the store; raises TooLarge (leaving nothing behind) past `max_bytes`."""
+        return self.keep(self.receive(stream, max_bytes=max_bytes))
 
     def save_file(self, path: Path) -> Stored:
         with open(path, "rb") as stream:
             return self.save(stream)
 
     def sweep(self, *, older_than_seconds: float = 3600) -> int:
-        """Remove temporaries left by interrupted uploads; returns how many were removed."""
-        if not self.tmp.exists():
-            return 0
-        cutoff = time.time() - older_than_seconds
+        """Remove temporaries left by interrupted uploads and conversions; returns how many."""
         removed = 0
-        for leftover in self.tmp.iterdir():
-            if leftover.stat().st_mtime < cutoff:
-                leftover.unlink(missing_ok=True)
-                removed += 1
+        cutoff = time.time() - older_than_seconds
+        for folder in (self.tmp, self.derived):
+            if not folder.exists():
+                continue
+            for leftover in folder.iterdir():
+                if leftover.name.startswith((".", "upload-", "work-")) and leftover.stat().st_mtime < cutoff:
+                    leftover.unlink(missing_ok=True)
+                    removed += 1
         return removed
 
 

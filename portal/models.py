@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Enum, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Enum, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .vocab import (
@@ -126,13 +126,22 @@ class Entry(Base):
     downloads: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the data itself (a file) last changed: what timeliness checks read against the update cycle.
+    data_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     department: Mapped[Department] = relationship()
     items: Mapped[list[DataItem]] = relationship(
         order_by="DataItem.position", cascade="all, delete-orphan", back_populates="entry"
     )
-    files: Mapped[list[EntryFile]] = relationship(
+    # Every revision of every resource file, and (read-only) the current ones: a new revision
+    # of a file replaces it in `files` and stays in `all_files` with its report.
+    all_files: Mapped[list[EntryFile]] = relationship(
         order_by="EntryFile.id", cascade="all, delete-orphan", back_populates="entry"
+    )
+    files: Mapped[list[EntryFile]] = relationship(
+        order_by="EntryFile.id",
+        primaryjoin="and_(Entry.id == EntryFile.entry_id, EntryFile.replaced_at.is_(None))",
+        viewonly=True,
     )
 
 
@@ -152,12 +161,16 @@ class DataItem(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     share_type: Mapped[ShareType | None] = mapped_column(choice(ShareType))
     open_type: Mapped[OpenType | None] = mapped_column(choice(OpenType))
+    # Table Schema constraints besides the length: required, unique, enum, pattern.
+    constraints: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     entry: Mapped[Entry] = relationship(back_populates="items")
 
 
 class EntryFile(Base):
-    """A resource file of an entry, stored by content hash; `name` is only for display."""
+    """One revision of a resource file of an entry, stored by content hash; `name` is only for
+    display. A tabular file also has its table normalised to UTF-8 CSV, its Table Schema, the
+    validation report, a quality summary and the personal-information findings (`pipeline`)."""
 
     __tablename__ = "entry_file"
 
@@ -166,13 +179,44 @@ class EntryFile(Base):
     name: Mapped[str] = mapped_column(String(300))
     title: Mapped[str] = mapped_column(String(200), default="")
     sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
     format: Mapped[str] = mapped_column(String(20))
-    encoding: Mapped[str | None] = mapped_column(String(20))
+    encoding: Mapped[str | None] = mapped_column(String(20))  # of the original, as detected
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    tabular: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    normalised_sha256: Mapped[str | None] = mapped_column(String(64))  # the table as UTF-8 comma CSV
+    row_count: Mapped[int | None] = mapped_column(Integer)
+    table_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    quality: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    # How personal information found in it was dealt with before release: masked | consent | public_interest.
+    clearance: Mapped[str | None] = mapped_column(String(20))
+    clearance_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    derived_from_id: Mapped[int | None] = mapped_column(ForeignKey("entry_file.id"))  # the masked copy's source
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("entry_file.id"))
 
-    entry: Mapped[Entry] = relationship(back_populates="files")
+    entry: Mapped[Entry] = relationship(back_populates="all_files")
+
+    @property
+    def valid(self) -> bool:
+        return not self.tabular or bool(self.report and self.report.get("valid"))
+
+
+class DownloadCount(Base):
+    """Downloads of one resource file in one format (original, csv, excel-csv, json, xlsx)."""
+
+    __tablename__ = "download_count"
+    __table_args__ = (UniqueConstraint("file_id", "format"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("entry_file.id", ondelete="CASCADE"), index=True)
+    format: Mapped[str] = mapped_column(String(20))
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class EntryVersion(Base):

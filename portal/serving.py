@@ -1,24 +1,20 @@
 """What of an entry's data a viewer receives: data items can be less shared or less open than
 their entry (信息项级共享/开放属性), and those columns are removed from every preview and
-download for viewers who get the data only through the entry's attributes.
+download for viewers who get the data only through the entry's attributes; and files not yet
+releasable (`release`) are shown only to their department.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
-from pathlib import Path
-
 from .authz import Action, can
-from .files import detect_encoding, python_encoding
-from .models import Entry, User
+from .models import Entry, EntryFile, User
+from .release import file_problems
 from .vocab import DEPARTMENT_ROLES, OpenType, Role, ShareType
 
 
 def hidden_columns(user: User | None, entry: Entry) -> set[str]:
     """Field names of `entry` that `user` may not receive (empty for the owner and the Bureau)."""
-    if user is not None and (user.role == Role.BUREAU or (user.role in DEPARTMENT_ROLES and user.department_id == entry.department_id)):
+    if sees_all_files(user, entry):
         return set()
     hidden = set()
     for item in entry.items:
@@ -34,20 +30,14 @@ def project_rows(header: list[str], rows: list[list[str]], hidden: set[str]) -> 
     return [header[i] for i in keep], [[row[i] for i in keep if i < len(row)] for row in rows]
 
 
-def projected_csv(path: Path, *, encoding: str | None, delimiter: str, hidden: set[str]) -> Iterator[bytes]:
-    """The CSV at `path` without the `hidden` columns, re-encoded as UTF-8, streamed row by row."""
-    codec = python_encoding(encoding) if encoding else (detect_encoding(path) or "gb18030")
-    with open(path, "rb") as raw:
-        reader = csv.reader(io.TextIOWrapper(raw, encoding=codec, errors="replace", newline=""), delimiter=delimiter)
-        header = next(reader, [])
-        keep = [i for i, name in enumerate(header) if name not in hidden]
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-        writer.writerow([header[i] for i in keep])
-        for number, row in enumerate(reader, start=1):
-            writer.writerow([row[i] for i in keep if i < len(row)])
-            if number % 500 == 0:
-                yield buffer.getvalue().encode("utf-8")
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue().encode("utf-8")
+def sees_all_files(user: User | None, entry: Entry) -> bool:
+    """The owning department and the Bureau see every file, including those not yet releasable."""
+    return user is not None and (user.role == Role.BUREAU or (user.role in DEPARTMENT_ROLES and user.department_id == entry.department_id))
+
+
+def released_files(user: User | None, entry: Entry) -> list[EntryFile]:
+    """The current files of `entry` that `user` may see and download: files that failed
+    validation or hold personal information not yet dealt with stay with their department."""
+    if sees_all_files(user, entry):
+        return list(entry.files)
+    return [f for f in entry.files if not file_problems(f)]

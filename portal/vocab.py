@@ -121,6 +121,21 @@ DATA_TYPE_OF_FIELD_TYPE = {
     "geojson": DataType.M,
 }
 
+# The guide's data type -> the Table Schema type its values are validated as.
+FIELD_TYPE_OF_DATA_TYPE = {
+    DataType.C: "string",
+    DataType.N: "number",
+    DataType.Y: "number",
+    DataType.D: "date",
+    DataType.T: "datetime",
+    DataType.L: "boolean",
+    DataType.M: "string",
+    DataType.G: "any",
+    DataType.B: "number",
+    DataType.I: "integer",
+    DataType.F: "number",
+}
+
 
 class EntryStatus(Choice):
     DRAFT = "draft", N_("草稿")

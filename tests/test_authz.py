@@ -55,8 +55,9 @@ ENTRIES = {
     "withdrawn": E(ShareType.UNCONDITIONAL, OpenType.OPEN, EntryStatus.WITHDRAWN),
 }
 
-# Letters: V view, D download, E edit, P publish, W withdraw, U upload, H history; "-" no.
-ACTIONS = "VDEPWUH"
+# Letters: V view, D download, E edit, P publish, W withdraw, U upload, H history,
+# C clear personal information (mask, consent, public interest); "-" no.
+ACTIONS = "VDEPWUHC"
 LETTER = {
     "V": Action.VIEW_ENTRY,
     "D": Action.DOWNLOAD,
@@ -65,6 +66,7 @@ LETTER = {
     "W": Action.WITHDRAW_ENTRY,
     "U": Action.UPLOAD_FILE,
     "H": Action.VIEW_HISTORY,
+    "C": Action.CLEAR_FILE,
 }
 # user -> entry -> allowed actions
 MATRIX = {
@@ -73,9 +75,9 @@ MATRIX = {
     "auditor": {"open": "VDH", "on-application": "VH", "conditional-closed": "H", "not-shared": "H", "unconditional-closed": "H", "draft": "H", "withdrawn": "H"},
     "reviewer": {"open": "VD", "on-application": "V", "conditional-closed": "V", "not-shared": "V", "unconditional-closed": "V", "draft": "", "withdrawn": ""},
     "editor-own": {e: "VDEUH" for e in ENTRIES},
-    "provider-own": {e: "VDUH" for e in ENTRIES},
-    "admin-own": {e: "VDEPWUH" for e in ENTRIES},
-    "bureau": {e: "VDEPWUH" for e in ENTRIES},
+    "provider-own": {e: "VDUHC" for e in ENTRIES},
+    "admin-own": {e: "VDEPWUHC" for e in ENTRIES},
+    "bureau": {e: "VDEPWUHC" for e in ENTRIES},
     **{
         other: {"open": "VD", "on-application": "V", "conditional-closed": "V", "not-shared": "", "unconditional-closed": "VD", "draft": "", "withdrawn": ""}
         for other in ("editor-other", "provider-other", "admin-other")

@@ -174,21 +174,6 @@ def test_publish_needs_items_and_a_second_click_changes_nothing(session: Session
     assert entry.status == EntryStatus.WITHDRAWN and entry.version == 3
 
 
-def test_files_are_replaced_by_name_and_kept_once_by_content(session: Session) -> None:
-    department = create_department(session, name="生态环境分局", code=make_uscc(7), parent=None, now=NOW)
-    entry = catalog.create_entry(session, department=department, fields=entry_fields(), actor=None, now=NOW)
-    args = dict(format="csv", encoding=None, actor=None, now=NOW)
-    catalog.add_file(session, entry, name="a.csv", sha256="1" * 64, size=10, **args)
-    catalog.add_file(session, entry, name="a.csv", sha256="1" * 64, size=10, **args)
-    assert len(entry.files) == 1 and entry.version == 2
-    catalog.add_file(session, entry, name="a.csv", sha256="2" * 64, size=12, **args)
-    assert len(entry.files) == 1 and entry.files[0].sha256 == "2" * 64 and entry.version == 3
-    change = catalog.entry_history(session, entry)[0].changes[0]
-    assert change["field"] == "files" and "111111111111" in change["old"] and "222222222222" in change["new"]
-    catalog.add_file(session, entry, name="b.csv", sha256="2" * 64, size=12, **args)
-    assert [f.name for f in entry.files] == ["a.csv", "b.csv"]
-
-
 def test_security_levels_closed_only() -> None:
     for level in (SecurityLevel.IMPORTANT, SecurityLevel.CORE):
         assert entry_input._rule_errors(entry_fields(security_level=level, open_type=OpenType.OPEN))

@@ -46,8 +46,9 @@ def test_sample_datasets_load_once(session: Session, tmp_path: Path) -> None:
     assert any(entry_warnings(e) for e in entries)  # the 人口 base library that is not unconditionally shared
     personal = [e for e in entries if e.personal_information]
     assert personal and all(e.open_type == OpenType.CLOSED for e in personal)
-    gbk = [f for e in entries for f in e.files if (f.encoding or "").lower() == "gbk"]
-    assert gbk and all(store.path(f.sha256).exists() for f in gbk)
+    gbk = [f for e in entries for f in e.files if f.encoding == "gb18030"]
+    assert gbk and all(store.path(f.sha256).exists() and store.path(f.normalised_sha256).exists() for f in gbk)
+    assert all(f.valid for e in entries for f in e.files), [(f.name, f.report) for e in entries for f in e.files if not f.valid]
 
 
 def test_a_changed_package_updates_its_entry_with_a_version(session: Session, tmp_path: Path) -> None:

@@ -15,7 +15,8 @@
       field.name = field.name.replace(/^items-\d+-/, "items-" + next + "-");
       var label = field.getAttribute("aria-label");
       if (label) field.setAttribute("aria-label", label.replace(/\d+$/, next));
-      if (field.tagName === "INPUT") field.value = "";
+      if (field.type === "checkbox") field.checked = false;
+      else if (field.tagName === "INPUT") field.value = "";
       else field.selectedIndex = field.name.endsWith("data_type") ? 0 : 0;
     });
     body.appendChild(copy);

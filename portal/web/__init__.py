@@ -19,8 +19,9 @@ from werkzeug.exceptions import HTTPException
 from ..authz import Action, can
 from ..errors import PortalError
 from ..models import User
+from ..release import CLEARANCES
 from ..vocab import Choice
-from . import auth, catalog_views, manage
+from . import auth, catalog_views, manage, resources
 from .common import db_session, viewer
 
 LOCALES = ("zh", "en")
@@ -77,6 +78,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(catalog_views.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(manage.bp)
+    app.register_blueprint(resources.bp)
 
 
 ERROR_TITLES = {
@@ -162,4 +164,5 @@ def _register_template_helpers(app: Flask) -> None:
             "viewer": viewer(),
             "catalog_url": catalog_url,
             "locale": str(get_locale() or "zh"),
+            "clearance_label": lambda key: gettext(CLEARANCES[key]),
         }

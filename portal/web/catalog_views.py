@@ -3,19 +3,18 @@ departments, and the language switch."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Blueprint, current_app, Response, redirect, render_template, request, send_file, session, url_for
+from flask import Blueprint, current_app, Response, redirect, render_template, request, session, url_for
 
 from .. import browse
 from ..authz import Action
-from ..errors import Forbidden
-from ..catalog import FIELD_LABELS, count_download, entry_history, entry_warnings
+from ..catalog import FIELD_LABELS, entry_history, entry_warnings
+from ..exports import FORMATS
 from ..files import preview_rows
+from ..release import file_problems, release_problems
 from ..search.service import SORT_LABELS, search_catalog
-from ..serving import hidden_columns, project_rows, projected_csv
-from ..vocab import N_
-from .common import db_session, file_store, require, viewer
+from ..serving import hidden_columns, project_rows, released_files
+from ..vocab import EntryStatus
+from .common import db_session, file_store, viewer
 
 bp = Blueprint("catalog", __name__)
 
@@ -54,16 +53,22 @@ def entry_page(slug: str) -> str:
     db = db_session()
     entry = browse.get_entry(db, slug, viewer())
     hidden = hidden_columns(viewer(), entry)
+    files = released_files(viewer(), entry)
     previews = {}
-    for record in entry.files:
-        header, rows = preview_rows(file_store().path(record.sha256), format=record.format, encoding=record.encoding)
-        previews[record.id] = project_rows(header, rows, hidden)
+    for record in files:
+        if record.normalised_sha256:
+            header, rows = preview_rows(file_store().path(record.normalised_sha256), format="csv", encoding="utf-8")
+            previews[record.id] = project_rows(header, rows, hidden)
     return render_template(
         "catalog/entry.html",
         entry=entry,
+        files=files,
+        problems={f.id: file_problems(f) for f in files},
+        release_problems=release_problems(entry) if entry.status != EntryStatus.PUBLISHED else [],
         warnings=entry_warnings(entry),
         previews=previews,
         hidden=hidden,
+        formats=FORMATS,
     )
 
 
@@ -72,30 +77,6 @@ def entry_history_page(slug: str) -> str:
     db = db_session()
     entry = browse.get_entry(db, slug, viewer(), Action.VIEW_HISTORY)
     return render_template("catalog/history.html", entry=entry, versions=entry_history(db, entry), labels=FIELD_LABELS)
-
-
-@bp.get("/catalog/<slug>/files/<int:file_id>/<path:name>")
-def download(slug: str, file_id: int, name: str) -> Response:
-    db = db_session()
-    entry = browse.get_entry(db, slug, viewer())
-    require(Action.DOWNLOAD, entry)
-    record = browse.get_file(db, entry, file_id)
-    path = file_store().path(record.sha256)
-    hidden = hidden_columns(viewer(), entry)
-    count_download(db, entry)
-    db.commit()
-    if not hidden:
-        return send_file(path, as_attachment=True, download_name=record.name, max_age=0)
-    if record.format not in ("csv", "tsv"):
-        raise Forbidden(N_("该文件含有不向您提供的信息项，且无法按信息项拆分，暂不能下载；请联系提供部门。"))
-    body = projected_csv(path, encoding=record.encoding, delimiter="\t" if record.format == "tsv" else ",", hidden=hidden)
-    response = Response(body, mimetype="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = _attachment(record.name)
-    return response
-
-
-def _attachment(name: str) -> str:
-    return f"attachment; filename=\"download.csv\"; filename*=UTF-8''{quote(name)}"
 
 
 @bp.get("/departments")

@@ -1,11 +1,11 @@
-"""Department pages for compiling the catalog: create and edit entries, publish and withdraw
-them, upload their files. Every view checks `authz.can` itself."""
+"""Department pages for compiling the catalog: create and edit entries (their data items are the
+data dictionary of their tables), publish and withdraw them. Every view checks `authz.can` itself."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import login_required
 from sqlalchemy import select
@@ -14,14 +14,13 @@ from werkzeug.datastructures import MultiDict
 from .. import browse, catalog
 from ..authz import Action, can
 from ..errors import Invalid
-from ..files import display_name, file_format
 from ..models import Department, Entry
 from ..vocab import N_, ClassificationKind, DataType, FormatClass, OpenType, SecurityLevel, ShareType, UpdateCycle
-from .common import db_session, file_store, now, require, viewer
+from .common import db_session, now, require, viewer
 
 bp = Blueprint("manage", __name__)
 
-ITEM_FIELDS = ("title", "name", "data_type", "length", "description", "share_type", "open_type")
+ITEM_FIELDS = ("title", "name", "data_type", "length", "description", "share_type", "open_type", "required", "unique", "enum", "pattern")
 BLANK_ITEM_ROWS = 3
 
 
@@ -43,7 +42,12 @@ def entry_values(entry: Entry) -> dict[str, Any]:
     values: dict[str, Any] = {key: getattr(entry, key) for key in catalog.FIELD_LABELS if hasattr(entry, key) and key not in ("items", "files", "department", "status")}
     values["keywords"] = "、".join(entry.keywords)
     values["related_codes"] = " ".join(entry.related_codes)
-    values["items"] = [{k: getattr(i, k) for k in ITEM_FIELDS} for i in entry.items]
+    values["items"] = [
+        {k: getattr(i, k) for k in ITEM_FIELDS[:7]}
+        | {k: (i.constraints or {}).get(k, "") for k in ("required", "unique", "pattern")}
+        | {"enum": "、".join((i.constraints or {}).get("enum", []))}
+        for i in entry.items
+    ]
     return values
 
 
@@ -141,26 +145,4 @@ def withdraw(slug: str) -> Response:
     catalog.withdraw_entry(db, entry, actor=viewer(), now=now())
     db.commit()
     flash(gettext("已从目录撤销"))
-    return redirect(url_for("catalog.entry_page", slug=slug))
-
-
-@bp.post("/catalog/<slug>/files")
-@login_required
-def upload(slug: str) -> Response:
-    db = db_session()
-    entry = browse.get_entry(db, slug, viewer())
-    require(Action.UPLOAD_FILE, entry)
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        flash(gettext("请选择要上传的文件"), "error")
-        return redirect(url_for("catalog.entry_page", slug=slug))
-    name = display_name(upload.filename)
-    stored = file_store().save(upload.stream, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
-    encoding = request.form.get("encoding") or None
-    catalog.add_file(
-        db, entry, name=name, title=request.form.get("title", "")[:200], sha256=stored.sha256, size=stored.size,
-        format=file_format(name), encoding=encoding if encoding in ("utf-8", "gbk") else None, actor=viewer(), now=now(),
-    )
-    db.commit()
-    flash(gettext("已上传文件：%(name)s", name=name))
     return redirect(url_for("catalog.entry_page", slug=slug))

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from portal import catalog
+from portal.resources import add_file, record_download
 from portal.db import make_sessionmaker
 from portal.models import Entry, SearchOutbox
 from portal.search.service import Search
@@ -42,8 +43,11 @@ def test_a_download_does_not_rewrite_the_document(session: Session, app: Flask) 
     department = create_department(session, name="甲局", code=make_uscc(1), parent=None, now=NOW)
     entry = catalog.create_entry(session, department=department, fields=entry_fields(), actor=None, now=NOW)
     session.commit()
+    record = add_file(session, entry, name="说明.pdf", sha256="0" * 64, size=1, format="pdf", encoding=None,
+                      normalised_sha256=None, facts=None, actor=None, now=NOW)
+    session.commit()
     app.extensions["portal.search"].indexer.drain()
-    catalog.count_download(session, entry)
+    record_download(session, record, "original")
     session.commit()
     assert session.scalar(select(func.count(SearchOutbox.id))) == 0
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -134,48 +131,3 @@ def test_department_admin_publishes_once_even_when_clicked_twice(client: FlaskCl
     assert session.query(EntryVersion).filter_by(entry_id=draft.id, action="publish").count() == 1
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     assert client.get(f"/catalog/{draft.slug}").status_code == 200  # now in the open catalog
-
-
-def test_provider_uploads_and_the_file_downloads_unchanged(app: Flask, client: FlaskClient, world: World, session: Session) -> None:
-    entry = world.entry(ShareType.UNCONDITIONAL, OpenType.OPEN, EntryStatus.PUBLISHED)
-    content = "station,aqi\n明珠广场,42\n".encode("gbk")
-    login(client, "provider_a")
-    response = client.post(
-        f"/catalog/{entry.slug}/files",
-        data={"csrf_token": csrf_token(client, f"/catalog/{entry.slug}"), "file": (io.BytesIO(content), "../空气\u202e质量.csv"), "encoding": "gbk"},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 302
-    session.expire_all()
-    record = session.get(Entry, entry.id).files[0]  # type: ignore[union-attr]
-    assert record.name == "空气质量.csv" and record.size == len(content) and record.encoding == "gbk"
-    page = client.get(f"/catalog/{entry.slug}").get_data(as_text=True)
-    assert "明珠广场" in page  # the GBK preview is decoded
-    with client.get(f"/catalog/{entry.slug}/files/{record.id}/{record.name}") as download:
-        assert download.data == content
-
-
-def test_others_cannot_upload(client: FlaskClient, world: World) -> None:
-    entry = world.entry(ShareType.UNCONDITIONAL, OpenType.OPEN, EntryStatus.PUBLISHED)
-    login(client, "provider_b")
-    response = client.post(
-        f"/catalog/{entry.slug}/files",
-        data={"csrf_token": csrf_token(client, "/"), "file": (io.BytesIO(b"a,b\n"), "x.csv")},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 403
-
-
-def test_an_upload_over_the_cap_is_refused_and_stores_nothing(app: Flask, client: FlaskClient, world: World) -> None:
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    entry = world.entry(ShareType.UNCONDITIONAL, OpenType.OPEN, EntryStatus.PUBLISHED)
-    login(client, "editor_a")
-    response = client.post(
-        f"/catalog/{entry.slug}/files",
-        data={"csrf_token": csrf_token(client, "/"), "file": (io.BytesIO(b"x" * 200 * 1024), "big.csv")},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 413
-    assert "超过大小上限" in response.get_data(as_text=True)
-    files = app.extensions["portal.files"].root
-    assert not files.exists() or [p for p in files.rglob("*") if p.is_file()] == []
