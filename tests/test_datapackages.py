@@ -31,6 +31,7 @@ def test_sample_datasets_load_once(session: Session, tmp_path: Path) -> None:
     packages = sorted(p.parent.name for p in DATASETS.glob("*/datapackage.json"))
     assert sorted(r.name for r in results) == packages
     assert {r.action for r in results} == {"created"}, [r.error for r in results if r.error]
+    assert [r.warnings for r in results if r.warnings] == []  # every open sample can be released
     first = counts(session)
     assert first[0] == len(json.loads((DATASETS / "departments.json").read_text(encoding="utf-8")))
 
@@ -49,6 +50,8 @@ def test_sample_datasets_load_once(session: Session, tmp_path: Path) -> None:
     gbk = [f for e in entries for f in e.files if f.encoding == "gb18030"]
     assert gbk and all(store.path(f.sha256).exists() and store.path(f.normalised_sha256).exists() for f in gbk)
     assert all(f.valid for e in entries for f in e.files), [(f.name, f.report) for e in entries for f in e.files if not f.valid]
+    registration = next(f for e in entries for f in e.files if f.name == "enterprise-registration.csv")
+    assert registration.clearance == "public_interest" and "企业信息公示暂行条例" in registration.clearance_note
 
 
 def test_a_changed_package_updates_its_entry_with_a_version(session: Session, tmp_path: Path) -> None:
