@@ -102,7 +102,7 @@ def catalog_counts(session: Session, viewer: User | None) -> dict[str, int]:
     return {
         "entries": session.scalar(select(func.count(Entry.id)).where(visible)) or 0,
         "departments": session.scalar(select(func.count(func.distinct(Entry.department_id))).where(visible)) or 0,
-        "files": session.scalar(select(func.count(EntryFile.id)).join(Entry).where(visible)) or 0,
+        "files": session.scalar(select(func.count(EntryFile.id)).join(Entry).where(visible, EntryFile.replaced_at.is_(None))) or 0,
         "open": session.scalar(select(func.count(Entry.id)).where(visible, Entry.status == EntryStatus.PUBLISHED, Entry.open_type == OpenType.OPEN)) or 0,
     }
 

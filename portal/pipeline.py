@@ -17,6 +17,7 @@ step: a derived resource with the personal information found replaced by masks.
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,6 +66,11 @@ ERROR_TITLES = {
     "source-error": "文件无法读取",
     "encoding-error": "编码错误",
     "format-error": "格式错误",
+}
+CONSTRAINT_NOTE = re.compile(r'constraint "(\w+)" is "(.*)"')
+CONSTRAINT_LABELS = {
+    "required": "必填", "unique": "唯一", "enum": "取值范围", "pattern": "格式", "minLength": "最小长度",
+    "maxLength": "最大长度", "minimum": "最小值", "maximum": "最大值",
 }
 TYPE_LABELS = {
     "integer": "整数", "number": "数值", "date": "日期（如 2024-01-31）", "datetime": "日期时间（如 2024-01-31T08:30:00）",
@@ -196,10 +202,12 @@ def _error_entry(error: Any) -> dict[str, Any]:
         detail = f"表头“{getattr(error, 'label', '')}”出现了不止一次"
     elif kind == "unique-error":
         detail = f"值“{cell}”与前面的行重复"
-    elif kind == "required-error":
-        detail = "该信息项必填，此处为空"
-    elif kind in ("constraint-error", "enum-error", "pattern-error", "maximum-length-error", "minimum-length-error"):
-        detail = f"值“{cell}”不符合约束（{error.note}）"
+    elif kind == "constraint-error" and (match := CONSTRAINT_NOTE.search(str(error.note))):
+        name, value = match.groups()
+        if name == "required":
+            detail = "该信息项必填，此处为空"
+        else:
+            detail = f"值“{cell}”不符合{CONSTRAINT_LABELS.get(name, name)}约束（{value}）"
     else:
         detail = f"{title}：{error.note}" if error.note else title
     return {"type": kind, "title": title, "row": row, "column": column, "message": f"{where}：{detail}"}
@@ -340,6 +348,20 @@ def _normalise(store: FileStore, pending: Pending, inspected: Inspected) -> Pend
     except BaseException:
         target.unlink(missing_ok=True)
         raise
+
+
+def revalidate(session: Session, store: FileStore, record: EntryFile, *, actor: User | None, now: datetime) -> bool:
+    """Check a current table again against the entry's data dictionary as it is now (after the
+    department edited types or constraints); the file's content is unchanged, so this updates
+    its schema, report, quality and findings in place. Returns whether the report changed."""
+    if not record.tabular or record.normalised_sha256 is None or record.replaced_at is not None:
+        raise Invalid({"file": "只能重新校验当前版本的表格文件"})
+    entry = record.entry
+    path = store.path(record.normalised_sha256)
+    facts = analyse_table(path, entry.items, notes=(record.report or {}).get("notes", []))
+    before = record.report
+    resources.update_facts(session, record, facts, actor=actor, now=now)
+    return before != facts.report
 
 
 def mask_file(session: Session, store: FileStore, record: EntryFile, *, actor: User | None, now: datetime) -> EntryFile:

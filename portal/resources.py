@@ -91,6 +91,16 @@ def add_derived_file(
     return record
 
 
+def update_facts(session: Session, record: EntryFile, facts: TableFacts, *, actor: User | None, now: datetime) -> None:
+    """Replace what the pipeline found in `record` (after a new check of the same content)."""
+    entry = record.entry
+    before = snapshot(entry)
+    record.table_schema, record.report, record.quality = facts.schema, facts.report, facts.quality
+    record.findings, record.row_count = facts.findings, facts.rows
+    _add_items(entry, facts.new_items)
+    record_change(session, entry, action="file", before=before, actor=actor, now=now)
+
+
 def _retire(entry: Entry, record: EntryFile, *, by: EntryFile, now: datetime) -> None:
     """Take `record` (and the masked copies made from it) out of the current files."""
     for old in entry.all_files:
@@ -153,4 +163,4 @@ def download_counts(session: Session, record: EntryFile) -> dict[str, int]:
     return {fmt: count for fmt, count in rows}
 
 
-__all__ = ["add_derived_file", "add_file", "clear_file", "download_counts", "record_download", "revisions"]
+__all__ = ["update_facts", "add_derived_file", "add_file", "clear_file", "download_counts", "record_download", "revisions"]

@@ -327,3 +327,40 @@ def test_a_crash_mid_upload_leaves_the_old_state_and_a_temporary_the_sweeper_rem
     assert len(list(store.tmp.iterdir())) == 1
     assert store.sweep(older_than_seconds=3600) == 0  # a fresh temporary may belong to a live upload
     assert store.sweep(older_than_seconds=-1) == 1 and list(store.tmp.iterdir()) == []
+
+
+def test_revalidation_follows_the_edited_data_dictionary(session: Session, store: FileStore, draft: Entry) -> None:
+    from portal.catalog import ItemFields
+    from portal.pipeline import revalidate
+
+    record = _ingest(session, store, draft, GOOD)
+    assert record.valid
+    items = [ItemFields("监测站点", "station", DataType.C, 50, constraints={"enum": ["明珠广场"]}), ItemFields("空气质量指数", "aqi", DataType.I)]
+    update_entry(session, draft, entry_fields(items=items), actor=None, now=NOW)
+    assert revalidate(session, store, record, actor=None, now=NOW)
+    session.commit()
+    assert not record.valid and record.report["counts"] == {"constraint-error": 1}
+    assert record.report["errors"][0]["message"] == "第3行“station”列：值“管委会”不符合取值范围约束（['明珠广场']）"
+    assert record.table_schema["fields"][0]["constraints"] == {"enum": ["明珠广场"], "maxLength": 50}
+
+
+def test_a_required_value_missing_is_explained(session: Session, store: FileStore, world: World) -> None:
+    from portal.catalog import ItemFields
+
+    items = [ItemFields("监测站点", "station", DataType.C, constraints={"required": True}), ItemFields("空气质量指数", "aqi", DataType.I)]
+    entry = create_entry(session, department=world.dept_a, fields=entry_fields(items=items), actor=None, now=NOW)
+    report = _ingest(session, store, entry, "station,aqi\r\n,64\r\n").report
+    assert report["errors"][0]["message"] == "第2行“station”列：该信息项必填，此处为空"
+
+
+@pytest.mark.parametrize("data, notes", [
+    ("station;aqi\r\n明珠广场;64\r\n管委会;80\r\n", "分号"),
+    ("station\taqi\r\n明珠广场\t64\r\n管委会\t80\r\n", "制表符"),
+    ("\ufeffstation,aqi\r\n明珠广场,64\r\n管委会,80\r\n", ""),
+    ('station,aqi\r\n"明珠\r\n广场",64\r\n管委会,80\r\n', ""),
+])
+def test_delimiters_bom_and_quoted_newlines_are_read(session: Session, store: FileStore, draft: Entry, data: str, notes: str) -> None:
+    record = _ingest(session, store, draft, data)
+    assert record.valid and record.row_count == 2
+    assert notes in " ".join(record.report["notes"])
+    assert store.path(record.normalised_sha256).read_bytes().decode("utf-8").startswith("station,aqi\r\n")

@@ -20,7 +20,7 @@ from ..exports import FORMATS
 from ..files import TooLarge
 from ..intake import Limits
 from ..models import Entry, EntryFile
-from ..pipeline import ingest, mask_file
+from ..pipeline import ingest, mask_file, revalidate
 from ..release import CLEARANCES, file_problems
 from ..resources import clear_file, download_counts, record_download, revisions
 from ..serving import hidden_columns, released_files, sees_all_files
@@ -98,6 +98,23 @@ def resource_page(slug: str, file_id: int) -> str:
         formats=FORMATS,
         clearances=CLEARANCES,
     )
+
+
+@bp.post("/catalog/<slug>/files/<int:file_id>/revalidate")
+@login_required
+def revalidate_file(slug: str, file_id: int) -> Response:
+    db = db_session()
+    entry = _entry(slug, Action.UPLOAD_FILE)
+    record = _file(entry, file_id)
+    try:
+        revalidate(db, file_store(), record, actor=viewer(), now=now())
+    except Invalid as invalid:
+        db.rollback()
+        flash(gettext(invalid.message), "error")
+    else:
+        db.commit()
+        flash(gettext("已按当前数据字典重新校验"))
+    return redirect(url_for("resources.resource_page", slug=slug, file_id=file_id))
 
 
 @bp.post("/catalog/<slug>/files/<int:file_id>/mask")
