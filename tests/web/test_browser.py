@@ -1,4 +1,5 @@
-"""In Debian's Chromium: the entry form's data-item rows, keyboard use, and the phone layout.
+"""In Debian's Chromium: the entry form's data-item rows, keyboard use, uploading a table through the
+form, and the phone layout.
 
 Runs against a live server on a free local port. Skipped only where Chromium is not installed
 and CI is not set; `.ci/run` installs it, so in CI a missing browser is a failure.
@@ -10,6 +11,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from portal.models import Entry
+from portal.vocab import EntryStatus, OpenType, ShareType
 
 from ..support import PASSWORD, World
 
@@ -82,11 +85,13 @@ def test_editor_adds_data_item_rows_and_saves_with_the_keyboard(browser: webdriv
 
     rows = lambda: browser.find_elements(By.CSS_SELECTOR, "#items-table tbody tr")  # noqa: E731
     assert len(rows()) == 3
+    browser.find_element(By.NAME, "items-3-required").click()
     add = browser.find_element(By.ID, "add-item")
     add.send_keys(Keys.ENTER)  # a keyboard press, not a mouse click
     assert len(rows()) == 4
     focused = browser.switch_to.active_element
     assert focused.get_attribute("name") == "items-4-title"  # focus moved into the new row
+    assert not browser.find_element(By.NAME, "items-4-required").is_selected()  # a copy, but blank
     names = ["pile_id", "address", "power_kw", "operator"]
     for number, name in enumerate(names, start=1):
         browser.find_element(By.NAME, f"items-{number}-title").send_keys(f"信息项{number}")
@@ -99,6 +104,26 @@ def test_editor_adds_data_item_rows_and_saves_with_the_keyboard(browser: webdriv
     assert entry is not None
     assert [item.name for item in entry.items] == names
     assert entry.items[2].data_type.value == "N"
+    assert [item.constraints for item in entry.items] == [{}, {}, {"required": True}, {}]
+
+
+def test_provider_uploads_a_gbk_table_through_the_form(browser: webdriver.Chrome, live_url: str, world: World, tmp_path: Path) -> None:
+    entry = world.entry(ShareType.UNCONDITIONAL, OpenType.OPEN, EntryStatus.PUBLISHED)
+    upload = tmp_path / "空气质量（2月）.csv"
+    upload.write_bytes("station,aqi\r\n明珠广场,64\r\n管委会,80\r\n".encode("gbk"))
+    browser.get(f"{live_url}/login")
+    browser.find_element(By.ID, "login").send_keys("provider_a")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD + Keys.ENTER)
+    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".account"), "provider_a"))
+
+    browser.get(f"{live_url}/catalog/{entry.slug}")
+    browser.find_element(By.CSS_SELECTOR, "form.upload input[type=file]").send_keys(str(upload))
+    browser.find_element(By.CSS_SELECTOR, "form.upload button[type=submit]").click()
+    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "main"), "校验通过"))
+    main = browser.find_element(By.TAG_NAME, "main").text
+    assert "空气质量（2月）.csv" in main and "GB18030" in main and "未发现个人信息" in main
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, ".downloads a")]
+    assert any(link.endswith("/xlsx") for link in links) and any(link.endswith("/excel-csv") for link in links)
 
 
 def test_phone_layout_shows_results_before_filters(live_url: str, world: World) -> None:
