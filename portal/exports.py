@@ -41,6 +41,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet import _writer as openpyxl_writer
 
+from .files import fsync_dir
 from .vocab import N_
 
 CHUNK = 1 << 16
@@ -108,7 +109,7 @@ def build_file(fmt: str, src: Path, dst: Path, **kwargs: Any) -> int:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    _fsync_dir(dst.parent)
+    fsync_dir(dst.parent)
     return rows
 
 
@@ -302,10 +303,3 @@ def _drop_openpyxl_temporary(sheet: Any) -> None:
     Path(path).unlink(missing_ok=True)
     openpyxl_writer.ALL_TEMP_FILES.remove(path)
 
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -103,7 +103,7 @@ class FileStore:
         final = self.path(pending.sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(pending.path, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         return Stored(pending.sha256, pending.size)
 
     @staticmethod
@@ -134,7 +134,8 @@ class FileStore:
         return removed
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside `path` durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

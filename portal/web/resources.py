@@ -169,6 +169,12 @@ def _send(path: Any, *, record: EntryFile, fmt: str, mimetype: str | None, etag:
     return response
 
 
+def _package_files(entry: Entry, hidden: set[str]) -> list[EntryFile]:
+    """The files of the package a viewer gets: without columns they may not receive, a file that
+    cannot be split by column (PDF, ZIP ...) is left out, as its original download is refused."""
+    return [f for f in released_files(viewer(), entry) if f.tabular or not hidden]
+
+
 def _downloadable(slug: str, file_id: int) -> tuple[Entry, EntryFile, set[str]]:
     entry = _entry(slug, Action.DOWNLOAD)
     return entry, _file(entry, file_id), hidden_columns(viewer(), entry)
@@ -197,14 +203,15 @@ def download_as(slug: str, file_id: int, fmt: str) -> Response:
 def datapackage(slug: str) -> Response:
     """The entry as a Frictionless data package whose resources point at this portal's downloads."""
     entry = _entry(slug, Action.DOWNLOAD)
-    files = released_files(viewer(), entry)
+    hidden = hidden_columns(viewer(), entry)
+    files = _package_files(entry, hidden)
 
     def path_of(record: EntryFile) -> str:
         if record.tabular:
             return url_for("resources.download_as", slug=slug, file_id=record.id, fmt="csv", _external=True)
         return url_for("resources.download", slug=slug, file_id=record.id, name=record.name, _external=True)
 
-    descriptor = entry_descriptor(entry, files, hidden=hidden_columns(viewer(), entry), path_of=path_of)
+    descriptor = entry_descriptor(entry, files, hidden=hidden, path_of=path_of)
     body = json.dumps(descriptor, ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json")
 
@@ -213,6 +220,6 @@ def datapackage(slug: str) -> Response:
 def package(slug: str) -> Response:
     """datapackage.json with every released file, as one ZIP."""
     entry = _entry(slug, Action.DOWNLOAD)
-    files = released_files(viewer(), entry)
-    path = package_zip(file_store(), entry, files, hidden=hidden_columns(viewer(), entry))
+    hidden = hidden_columns(viewer(), entry)
+    path = package_zip(file_store(), entry, _package_files(entry, hidden), hidden=hidden)
     return send_file(path, mimetype="application/zip", as_attachment=True, download_name=f"{entry.slug}.zip", conditional=True, etag=path.stem, max_age=0)
