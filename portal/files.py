@@ -1,5 +1,5 @@
 """Resource files on disk: a content-addressed store (sha256) with crash-safe writes, the
-display names users see, and a preview of the first rows of a table.
+display names users see, and a preview of the first rows of a normalised table.
 
 A file is streamed to a temporary name in the store, fsynced, and atomically moved to its
 content address; only then does the caller commit the database row, so a crash leaves at
@@ -8,10 +8,8 @@ worst an orphan temporary, which `sweep` removes.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
-import io
 import os
 import re
 import tempfile
@@ -24,7 +22,6 @@ from typing import BinaryIO
 from .errors import Invalid
 
 CHUNK = 1 << 20
-TABULAR_FORMATS = {"csv", "tsv"}
 
 
 class TooLarge(Invalid):
@@ -116,10 +113,6 @@ class FileStore:
         """Stream `stream` into the store; raises TooLarge (leaving nothing behind) past `max_bytes`."""
         return self.keep(self.receive(stream, max_bytes=max_bytes))
 
-    def save_file(self, path: Path) -> Stored:
-        with open(path, "rb") as stream:
-            return self.save(stream)
-
     def sweep(self, *, older_than_seconds: float = 3600) -> int:
         """Remove temporaries left by interrupted uploads and conversions; returns how many."""
         removed = 0
@@ -164,22 +157,6 @@ def file_format(name: str) -> str:
     return ext.lower()[:20] if dot and ext.isalnum() else "bin"
 
 
-def detect_encoding(path: Path, *, sample: int = 4 * CHUNK) -> str | None:
-    """utf-8-sig, utf-8 or gb18030 (which reads GBK and GB2312) for a text file; None if neither fits."""
-    with open(path, "rb") as handle:
-        head = handle.read(sample)
-        complete = not handle.read(1)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            codecs.getincrementaldecoder(encoding)().decode(head, final=complete)
-            return encoding
-        except UnicodeDecodeError:
-            continue
-    return None
-
-
 def python_encoding(declared: str) -> str:
     """The codec to read a file declared as `declared`: GBK and GB2312 are read as GB18030, their
     superset, and UTF-8 tolerates a byte-order mark."""
@@ -191,16 +168,10 @@ def python_encoding(declared: str) -> str:
     return declared
 
 
-def preview_rows(path: Path, *, format: str, encoding: str | None, limit: int = 10) -> tuple[list[str], list[list[str]]]:
-    """Header and first `limit` rows of a CSV or TSV file; empty when it cannot be read as a table."""
-    if format not in TABULAR_FORMATS:
-        return [], []
-    encoding = python_encoding(encoding) if encoding else detect_encoding(path)
-    if encoding is None:
-        return [], []
-    with open(path, "rb") as raw:
-        text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
-        reader = csv.reader(text, delimiter="\t" if format == "tsv" else ",")
+def preview_rows(path: Path, *, limit: int = 10) -> tuple[list[str], list[list[str]]]:
+    """Header and first `limit` rows of a normalised table (UTF-8 comma CSV, see `intake`)."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as text:
+        reader = csv.reader(text)
         try:
             header = next(reader, [])
             rows = [row for _, row in zip(range(limit), reader)]

@@ -1,13 +1,11 @@
-"""The content-addressed store, display names, encodings and previews."""
+"""The content-addressed store, display names and previews."""
 
 import io
 from pathlib import Path
 
 import pytest
 
-from portal.files import FileStore, TooLarge, detect_encoding, display_name, file_format, preview_rows
-
-from .support import ROOT
+from portal.files import FileStore, TooLarge, display_name, file_format, preview_rows
 
 
 def test_save_is_content_addressed(tmp_path: Path) -> None:
@@ -60,27 +58,8 @@ def test_file_format() -> None:
     assert [file_format(n) for n in ("a.CSV", "b.tar.gz", "noext", "x.")] == ["csv", "gz", "bin", "bin"]
 
 
-def test_encodings(tmp_path: Path) -> None:
-    samples = {
-        "utf8.csv": "名称,数量\n企业,1\n".encode(),
-        "bom.csv": "\ufeff名称,数量\n企业,1\n".encode(),
-        "gbk.csv": "名称,数量\n企业,1\n".encode("gbk"),
-        "binary.bin": bytes(range(256)) * 4,
-    }
-    for name, data in samples.items():
-        (tmp_path / name).write_bytes(data)
-    assert detect_encoding(tmp_path / "utf8.csv") == "utf-8"
-    assert detect_encoding(tmp_path / "bom.csv") == "utf-8-sig"
-    assert detect_encoding(tmp_path / "gbk.csv") == "gb18030"
-    assert detect_encoding(tmp_path / "binary.bin") is None
-    for name in ("utf8.csv", "bom.csv", "gbk.csv"):
-        assert preview_rows(tmp_path / name, format="csv", encoding=None) == (["名称", "数量"], [["企业", "1"]])
-    assert preview_rows(tmp_path / "binary.bin", format="csv", encoding=None) == ([], [])
-
-
-def test_preview_of_the_gbk_sample_package() -> None:
-    folder = ROOT / "datasets" / "school-directory"
-    csv_file = next(folder.glob("*.csv"))
-    header, rows = preview_rows(csv_file, format="csv", encoding="gbk", limit=3)
-    assert len(rows) == 3 and all("\ufffd" not in cell for row in rows for cell in row)
-    assert any("学" in cell or "园" in cell for row in rows for cell in row)
+def test_preview_reads_the_first_rows_of_a_normalised_table(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_bytes("名称,数量\r\n企业,1\r\n单位,2\r\n".encode())
+    assert preview_rows(tmp_path / "t.csv", limit=1) == (["名称", "数量"], [["企业", "1"]])
+    (tmp_path / "bad.csv").write_bytes(b'a\r\n"' + b"x" * 200_000)
+    assert preview_rows(tmp_path / "bad.csv") == ([], [])

@@ -57,7 +57,7 @@ def entry_page(slug: str) -> str:
     previews = {}
     for record in files:
         if record.normalised_sha256:
-            header, rows = preview_rows(file_store().path(record.normalised_sha256), format="csv", encoding="utf-8")
+            header, rows = preview_rows(file_store().path(record.normalised_sha256))
             previews[record.id] = project_rows(header, rows, hidden)
     return render_template(
         "catalog/entry.html",
