@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from .config import load_settings, secret_key
-from .db import make_engine, make_sessionmaker
-from .files import FileStore
-from .search.setup import open_search, repair_on_start
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    # Imported here, not at the top, so that importing one domain module (for example in the
+    # survey's child process, `python -m portal.survey`) does not load the whole web stack.
+    from flask import Flask
+
+    from .config import load_settings, secret_key
+    from .db import make_engine, make_sessionmaker
+    from .files import FileStore
+    from .search.setup import open_search, repair_on_start
+
     settings = load_settings(overrides=test_config)
     instance = Path(settings["INSTANCE_PATH"])
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)

@@ -5,7 +5,8 @@
     normalise the table as UTF-8 comma CSV; the original is kept as it came (`intake.normalise_table`)
     describe  the Table Schema from the entry's data items; columns the dictionary lacks are
               inferred by Frictionless and become new data items (one list, never two copies)
-    check     one Frictionless pass: validation report, quality summary, personal-information scan
+    check     the Frictionless validation report and, beside it (`survey`), the quality summary and
+              the personal-information scan
     keep      fsync + atomic rename to the content address (`files.FileStore.keep`)
     record    the `EntryFile` row (`resources.add_file`); the caller commits
 
@@ -27,16 +28,17 @@ from typing import Any, BinaryIO, Sequence
 from frictionless import Detector, FrictionlessException, Resource, Schema
 from sqlalchemy.orm import Session
 
-from . import resources
+from . import resources, survey
 from .entry_input import FIELD_NAME, ItemFields
 from .errors import Invalid
 from .files import FileStore, Pending, display_name
 from .intake import Inspected, Limits, inspect_upload, normalise_table
 from .models import DataItem, Entry, EntryFile, User
-from .pii import Finding, Masker, Scanner, find_kinds, mask_value
+from .pii import Finding, Masker, find_kinds, mask_value
 from .vocab import DATA_TYPE_OF_FIELD_TYPE, FIELD_TYPE_OF_DATA_TYPE
 
 MAX_REPORTED_ERRORS = 100
+SURVEY_IN_CHILD_BYTES = 8 << 20  # a larger table is surveyed in a child process beside the validation
 INFER_SAMPLE_ROWS = 1000
 TRUE_VALUES = ["true", "True", "TRUE", "1", "是"]
 FALSE_VALUES = ["false", "False", "FALSE", "0", "否"]
@@ -102,8 +104,8 @@ def _ascii_name(label: str, taken: set[str]) -> str:
     """A field name for a column whose label is not one (e.g. 姓名 -> xing_ming)."""
     from pypinyin import lazy_pinyin
 
-    base = "_".join(p for p in ("".join(c if c.isascii() and c.isalnum() else " " for c in w).strip() for w in lazy_pinyin(label)) if p)
-    base = "_".join(base.split()).lower()[:60] or "field"
+    syllables = ("".join(c for c in syllable if c.isascii() and c.isalnum()) for syllable in lazy_pinyin(label))
+    base = "_".join(s for s in syllables if s).lower()[:60] or "field"
     if not FIELD_NAME.fullmatch(base):
         base = f"f_{base}"[:60]
     name, number = base, 2
@@ -235,53 +237,37 @@ class _Report:
         }
 
 
-def check_table(path: Path, schema: dict[str, Any], *, notes: Sequence[str] = ()) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]], int]:
-    """Validate the normalised CSV at `path` against `schema` and, in the same pass, measure its
-    quality and scan it for personal information. Returns (report, quality, findings, rows)."""
+def check_table(
+    path: Path, schema: dict[str, Any], *, notes: Sequence[str] = (), in_child: bool | None = None
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]], int]:
+    """Validate the normalised CSV at `path` against `schema` with Frictionless while `survey`
+    measures its quality and scans it for personal information, in a child process when the
+    table is larger than SURVEY_IN_CHILD_BYTES (or as `in_child` says). Returns (report,
+    quality, findings, rows)."""
     fields = schema["fields"]
     labels = [f["name"] for f in fields]
     # A title that only repeats the label (a column the dictionary did not have) says nothing.
-    scanner = Scanner(labels, [f.get("title", "") if f.get("title") != f["name"] else "" for f in fields])
+    titles = [f.get("title", "") if f.get("title") != f["name"] else "" for f in fields]
+    if in_child is None:
+        in_child = path.stat().st_size > SURVEY_IN_CHILD_BYTES
+    running = survey.Running(path, labels, titles, in_child=in_child)
     report = _Report()
-    missing = [0] * len(labels)
-    seen: set[int] = set()
-    duplicates = blank = rows = 0
     resource = Resource(path=path.name, basepath=str(path.parent), format="csv", encoding="utf-8", schema=Schema.from_descriptor(schema))
     try:
         with resource:
             for error in resource.header.errors:
                 report.add(error)
             for row in resource.row_stream:
-                rows += 1
                 for error in row.errors:
                     report.add(error)
-                cells = row.cells
-                if not any(cells):
-                    blank += 1
-                    continue
-                key = hash(tuple(cells))
-                if key in seen:
-                    duplicates += 1
-                else:
-                    seen.add(key)
-                for i, cell in enumerate(cells[: len(missing)]):
-                    if cell is None or cell == "":
-                        missing[i] += 1
-                for i in range(len(cells), len(missing)):
-                    missing[i] += 1
-                scanner.scan_row(cells)
     except FrictionlessException as error:
+        running.cancel()
         raise Invalid({"file": f"无法读取表格：{error.error.note or error.error.title}"}) from None
-    quality = {
-        "rows": rows,
-        "columns": len(labels),
-        "missing": {label: round(missing[i] / rows, 4) if rows else 0.0 for i, label in enumerate(labels)},
-        "missing_cells": sum(missing),
-        "duplicate_rows": duplicates,
-        "blank_rows": blank,
-        "machine_readable": True,
-    }
-    return report.as_dict(notes), quality, [f.to_dict() for f in scanner.findings()], rows
+    except BaseException:
+        running.cancel()
+        raise
+    quality, findings = running.result()
+    return report.as_dict(notes), quality, findings, quality["rows"]
 
 
 def analyse_table(path: Path, items: Sequence[DataItem | ItemFields], *, notes: Sequence[str] = ()) -> TableFacts:

@@ -113,3 +113,26 @@ def test_match_expression_follows_the_parsed_query(bench: ModuleType) -> None:
         '({title tags body} : ("kqzl") OR pinyin : "kqzl") AND chars : "空 气") '
         'NOT ({title tags body} : "a""b")'
     )
+
+
+PIPELINE = ROOT / "bench" / "pipeline.py"
+
+
+def test_pipeline_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    """bench/pipeline.py at a tiny size: every step runs and reports; the work folder is removed."""
+    command = [sys.executable, str(PIPELINE), "--rows", "2000", "--download-mb", "4", "--no-cold", "--json", "--workdir", str(tmp_path / "work")]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)  # exactly one JSON object
+    assert [(r["encoding"], r["step"]) for r in report["ingest"]] == [
+        (encoding, step) for encoding in ("utf-8", "gbk") for step in ("csv", "frictionless", "pipeline")
+    ]
+    assert all(r["rows"] == 2000 and r["seconds"] > 0 and r["peak_rss_mb"] > 0 for r in report["ingest"])
+    pipeline = [r for r in report["ingest"] if r["step"] == "pipeline"]
+    assert all(r["valid"] and r["findings"] == 0 and r["ratio_to_frictionless"] > 0 for r in pipeline)
+    assert pipeline[1]["normalised"] and not pipeline[0]["normalised"]  # GBK is converted, UTF-8 is its own normal form
+    download = report["download"]
+    assert download["status"] == 200 and download["bytes"] == download["content_length"] == 4 * 2**20
+    assert download["cold_ratio_to_disk"] is None  # --no-cold
+    assert {t["what"] for t in report["targets"]} >= {"utf-8 pipeline / Frictionless alone", "gbk pipeline peak RSS MB"}
+    assert not (tmp_path / "work").exists()

@@ -364,3 +364,23 @@ def test_delimiters_bom_and_quoted_newlines_are_read(session: Session, store: Fi
     assert record.valid and record.row_count == 2
     assert notes in " ".join(record.report["notes"])
     assert store.path(record.normalised_sha256).read_bytes().decode("utf-8").startswith("station,aqi\r\n")
+
+
+def test_duplicate_and_missing_cells_are_measured(session: Session, store: FileStore, draft: Entry) -> None:
+    data = "station,aqi\r\n甲,1\r\n乙,\r\n甲,1\r\n甲,1\r\n丙\r\n"
+    quality = _ingest(session, store, draft, data).quality
+    assert quality["duplicate_rows"] == 2 and quality["rows"] == 5
+    assert quality["missing"] == {"station": 0.0, "aqi": 0.4} and quality["missing_cells"] == 2
+
+
+@pytest.mark.parametrize("in_child", [False, True])
+def test_the_survey_gives_the_same_figures_in_a_child_process(tmp_path: Path, in_child: bool) -> None:
+    from portal.pipeline import check_table
+
+    path = tmp_path / "t.csv"
+    path.write_text("name,phone,aqi\r\n张三,13812345678,1\r\n张三,13812345678,1\r\n,,\r\n李四,,x\r\n", encoding="utf-8")
+    schema = {"fields": [{"name": "name", "type": "string"}, {"name": "phone", "type": "string"}, {"name": "aqi", "type": "integer"}]}
+    report, quality, findings, rows = check_table(path, schema, in_child=in_child)
+    assert rows == 4 and report["counts"] == {"blank-row": 1, "type-error": 1}
+    assert quality["duplicate_rows"] == 1 and quality["blank_rows"] == 1 and quality["missing"]["phone"] == 0.25
+    assert {(f["column"], f["kind"], f["count"]) for f in findings} == {("name", "person_name", 3), ("phone", "mobile", 2)}

@@ -175,15 +175,16 @@ def _package_files(entry: Entry, hidden: set[str]) -> list[EntryFile]:
     return [f for f in released_files(viewer(), entry) if f.tabular or not hidden]
 
 
-def _downloadable(slug: str, file_id: int) -> tuple[Entry, EntryFile, set[str]]:
+def _downloadable(slug: str, file_id: int) -> tuple[EntryFile, set[str]]:
+    """A file the viewer may download, and the columns to leave out for them."""
     entry = _entry(slug, Action.DOWNLOAD)
-    return entry, _file(entry, file_id), hidden_columns(viewer(), entry)
+    return _file(entry, file_id), hidden_columns(viewer(), entry)
 
 
 @bp.get("/catalog/<slug>/files/<int:file_id>/<path:name>")
 def download(slug: str, file_id: int, name: str) -> Response:
     """The original file as uploaded."""
-    _entry_, record, hidden = _downloadable(slug, file_id)
+    record, hidden = _downloadable(slug, file_id)
     if hidden:
         raise Forbidden(N_("该文件含有不向您提供的信息项，原始文件不能下载；请下载已移除这些列的 CSV、JSON 或 Excel 格式。"))
     return _send(file_store().path(record.sha256), record=record, fmt=ORIGINAL, mimetype=None, etag=record.sha256)
@@ -192,7 +193,7 @@ def download(slug: str, file_id: int, name: str) -> Response:
 @bp.get("/catalog/<slug>/data/<int:file_id>/<fmt>")
 def download_as(slug: str, file_id: int, fmt: str) -> Response:
     """The table in one of the download formats, without the columns the viewer may not receive."""
-    _entry_, record, hidden = _downloadable(slug, file_id)
+    record, hidden = _downloadable(slug, file_id)
     if fmt not in FORMATS or not record.tabular:
         raise NotFound(N_("没有这种下载格式"))
     path = derived_file(file_store(), record, fmt, hidden=hidden)
@@ -212,8 +213,7 @@ def datapackage(slug: str) -> Response:
         return url_for("resources.download", slug=slug, file_id=record.id, name=record.name, _external=True)
 
     descriptor = entry_descriptor(entry, files, hidden=hidden, path_of=path_of)
-    body = json.dumps(descriptor, ensure_ascii=False, indent=2)
-    return Response(body, mimetype="application/json")
+    return Response(json.dumps(descriptor, ensure_ascii=False, indent=2), mimetype="application/json")
 
 
 @bp.get("/catalog/<slug>/package.zip")
