@@ -404,8 +404,8 @@ def child_serve(spec: dict[str, Any]) -> None:
     workdir = Path(spec["workdir"])
     app = create_app({
         "DATABASE_URL": database_url(workdir), "INSTANCE_PATH": workdir / "instance", "FILES_PATH": files_path(workdir),
-        "SEARCH_PATH": workdir / "instance" / "search", "SECRET_KEY": "bench-pipeline",
-    })
+        "SEARCH_PATH": workdir / "instance" / "search", "SEARCH_BACKEND": "whoosh", "SECRET_KEY": "bench-pipeline",
+    })  # its own SQLite database and Whoosh index, whatever PORTAL_* the caller's environment holds
     server = create_server(app, host="127.0.0.1", port=0, threads=spec.get("threads", 8), ident="portal")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(json.dumps({"port": server.effective_port, "start_rss_mb": peak_rss_mb()}), flush=True)
