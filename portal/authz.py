@@ -16,7 +16,8 @@ The rules (Art. 12-18, 24):
 - the disclosure reviewer sees every published entry (to review its open attribute);
 - everyone, signed in or not, sees the open catalog (published, 无条件开放 or 依申请开放) and
   downloads 无条件开放 entries;
-- the auditor reads every entry's change history and otherwise sees only the open catalog.
+- the auditor reads every entry's change history and the audit trail, which nobody else reads
+  (not even the Bureau, whose own actions it records), and otherwise sees only the open catalog.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Action(StrEnum):
     WITHDRAW_ENTRY = "entry:withdraw"
     UPLOAD_FILE = "entry:upload"
     CLEAR_FILE = "entry:clear-personal-information"  # mask a file, or record consent / public interest
+    READ_AUDIT = "audit:read"  # no object
     VIEW_HISTORY = "entry:history"
 
 
@@ -63,6 +65,8 @@ def _owns(user: Actor, department_id: int) -> bool:
 
 def can(user: Actor | None, action: Action, obj: EntryLike | DepartmentLike | None = None) -> bool:
     """True when `user` (None for an anonymous visitor) may perform `action` on `obj`."""
+    if action == Action.READ_AUDIT:  # separation of duties: the auditor, and not even the Bureau
+        return user is not None and user.role == Role.AUDITOR
     if user is not None and user.role == Role.BUREAU:
         return True
     if action == Action.CREATE_ENTRY:

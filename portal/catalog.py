@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import audit
 from .entry_input import (
     FIELD_LABELS,
     RESOURCE_CODE,
@@ -208,6 +209,10 @@ def _record(session: Session, entry: Entry, *, action: str, changes: list[dict[s
             action=action,
             changes=changes,
         )
+    )
+    audit.record(
+        session, action=f"entry:{action}", actor=actor, actor_name=actor_name, now=now,
+        target=f"{entry.resource_code} {entry.title}", details={"version": entry.version, "fields": [c["field"] for c in changes]},
     )
     session.flush()
 

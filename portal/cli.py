@@ -226,5 +226,68 @@ def users_reset_password(username: str) -> None:
     click.echo(_("密码只显示这一次。"))
 
 
+
+@main.group(context_settings=CONTEXT, help=_("工作日日历：计算期限，载入国务院办公厅公布的年度节假日安排。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def calendar() -> None:
+    pass
+
+
+@calendar.command("due", context_settings=CONTEXT, help=_("N 日期限的到期日：起算日当天不计；默认按工作日计算，--calendar-days 按自然日计算，末日为节假日的顺延至下一个工作日。"))
+@click.argument("start", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("days", type=click.IntRange(min=0))
+@click.option("--calendar-days", is_flag=True, help=_("按自然日计算。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def calendar_due(start: datetime, days: int, calendar_days: bool) -> None:
+    from .calendars import current_calendar
+    from .workdays import due_date
+
+    with _session() as (_app, session):
+        result = due_date(current_calendar(session), start.date(), days, "calendar_days" if calendar_days else "workdays")
+    assert result.date is not None
+    click.echo(result.date.isoformat() + (_("（暂定：该年度的节假日安排尚未公布）") if result.provisional else ""))
+
+
+@calendar.command("load", context_settings=CONTEXT, help=_("载入一个年度的法定节假日和调休上班日（JSON 文件），替代该年度的内置数据。"))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def calendar_load(path: Path) -> None:
+    from .calendars import load_year
+    from .workdays import CalendarFileError, parse_year_file
+
+    try:
+        official = parse_year_file(path.read_text(encoding="utf-8"))
+    except (CalendarFileError, UnicodeDecodeError) as error:
+        raise click.ClickException(getattr(error, "message", str(error))) from None
+    with _session() as (_app, session):
+        changed = load_year(session, official, actor=None, actor_name="命令行", now=_now())
+        session.commit()
+    if changed:
+        click.echo(_("已载入 %(year)d 年的节假日安排（%(source)s）。") % {"year": official.year, "source": official.source})
+    else:
+        click.echo(_("%(year)d 年的节假日安排已是该内容，未作改动。") % {"year": official.year})
+
+
+@main.group(context_settings=CONTEXT, help=_("审计日志。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def audit() -> None:
+    pass
+
+
+@audit.command("verify", context_settings=CONTEXT, help=_("逐条核对审计日志的哈希链：发现被改动或删除的记录时列出并以状态 1 退出。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def audit_verify() -> None:
+    from .audit import verify
+
+    with _session() as (_app, session):
+        result = verify(session)
+    for problem in result.problems:
+        click.echo(problem, err=True)
+    if not result.ok:
+        click.echo(_("审计日志共 %(rows)d 条，发现 %(count)d 处问题。") % {"rows": result.rows, "count": len(result.problems)}, err=True)
+        sys.exit(1)
+    click.echo(_("审计日志共 %(rows)d 条，哈希链完整。") % {"rows": result.rows})
+
+
 if __name__ == "__main__":
     main()

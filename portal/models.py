@@ -244,3 +244,38 @@ class SearchOutbox(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(Integer, index=True)  # no foreign key: deletions are queued too
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """One row of the append-only audit trail (Art. 22, 24): who did what to what, when, from
+    where and why. Rows are hash-chained (`audit`): `hash` covers the row and `prev_hash`."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)  # no foreign key: the trail outlives accounts
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32), default="")
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str] = mapped_column(String(300), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class CalendarYear(Base):
+    """A year's official days off and make-up working days, loaded by the Bureau from the State
+    Council's notice (`workdays.parse_year_file`); it overrides the `holidays` package."""
+
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(300))
+    days_off: Mapped[list[str]] = mapped_column(JSON)
+    workdays: Mapped[list[str]] = mapped_column(JSON)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    loaded_by: Mapped[str] = mapped_column(String(100), default="")

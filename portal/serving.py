@@ -9,7 +9,7 @@ from __future__ import annotations
 from .authz import Action, can
 from .models import Entry, EntryFile, User
 from .release import file_problems
-from .vocab import DEPARTMENT_ROLES, OpenType, Role, ShareType
+from .vocab import DEPARTMENT_ROLES, EntryStatus, OpenType, Role, ShareType
 
 
 def hidden_columns(user: User | None, entry: Entry) -> set[str]:
@@ -23,6 +23,14 @@ def hidden_columns(user: User | None, entry: Entry) -> set[str]:
         if not (open_ok or share_ok):
             hidden.add(item.name)
     return hidden if can(user, Action.DOWNLOAD, entry) else {item.name for item in entry.items}
+
+
+def beyond_public(user: User | None, entry: Entry) -> bool:
+    """Whether `user` receives data of `entry` that the public does not (an access the audit
+    trail records): the entry is not open to all, or the viewer gets columns the public does not."""
+    if entry.status != EntryStatus.PUBLISHED or entry.open_type != OpenType.OPEN:
+        return True
+    return bool(hidden_columns(None, entry) - hidden_columns(user, entry))
 
 
 def project_rows(header: list[str], rows: list[list[str]], hidden: set[str]) -> tuple[list[str], list[list[str]]]:

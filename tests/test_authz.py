@@ -123,5 +123,10 @@ def test_create_entry_anywhere(user: str, allowed: bool) -> None:
     assert can(USERS[user], Action.CREATE_ENTRY) is allowed  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("user", USERS)
+def test_only_the_auditor_reads_the_audit_trail(user: str) -> None:
+    assert can(USERS[user], Action.READ_AUDIT) is (user == "auditor")  # type: ignore[arg-type]
+
+
 def test_every_action_is_in_the_matrix() -> None:
-    assert set(LETTER.values()) | {Action.CREATE_ENTRY} == set(Action)
+    assert set(LETTER.values()) | {Action.CREATE_ENTRY, Action.READ_AUDIT} == set(Action)

@@ -8,10 +8,11 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext
 from flask_login import login_required, login_user, logout_user
 
+from .. import audit
 from ..accounts import authenticate, register_public
 from ..errors import Invalid, LoginFailed
 from ..vocab import N_, AccountKind
-from .common import db_session, now
+from .common import db_session, now, viewer
 
 bp = Blueprint("auth", __name__)
 
@@ -47,9 +48,12 @@ def login() -> str | Response | tuple[str, int]:
                 lockout=timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
             )
         except LoginFailed as failure:
-            db.commit()  # keep the failure count
+            audit.record(db, action="auth:login-failed", actor=None, actor_name="匿名", now=now(),
+                         target=request.form.get("login", "")[:100])
+            db.commit()  # keep the failure count and its record
             error = gettext(failure.message)
         else:
+            audit.record(db, action="auth:login", actor=user, now=now(), target=user.username)
             db.commit()
             _start_session(user)
             flash(gettext("欢迎，%(name)s", name=user.display_name))
@@ -61,6 +65,8 @@ def login() -> str | Response | tuple[str, int]:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
+    audit.record(db_session(), action="auth:logout", actor=viewer(), now=now(), target=viewer().username)  # type: ignore[union-attr]
+    db_session().commit()
     logout_user()
     session.clear()
     flash(gettext("您已退出登录"))

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, Response, redirect, render_template, request, session, url_for
 
-from .. import browse
-from ..authz import Action
+from .. import audit, browse
+from ..authz import Action, can
 from ..catalog import FIELD_LABELS, entry_history, entry_warnings
 from ..exports import FORMATS
 from ..files import preview_rows
 from ..release import file_problems, release_problems
 from ..search.service import SORT_LABELS, search_catalog
-from ..serving import hidden_columns, project_rows, released_files
+from ..serving import beyond_public, hidden_columns, project_rows, released_files
 from ..vocab import EntryStatus
-from .common import db_session, file_store, viewer
+from .common import db_session, file_store, now, viewer
 
 bp = Blueprint("catalog", __name__)
 
@@ -54,6 +54,10 @@ def entry_page(slug: str) -> str:
     entry = browse.get_entry(db, slug, viewer())
     hidden = hidden_columns(viewer(), entry)
     files = released_files(viewer(), entry)
+    if files and can(viewer(), Action.DOWNLOAD, entry) and beyond_public(viewer(), entry):
+        audit.record(db, action="data:view", actor=viewer(), now=now(), target=f"{entry.resource_code} {entry.title}",
+                     details={"preview": [f.id for f in files if f.normalised_sha256]})
+        db.commit()
     previews = {}
     for record in files:
         if record.normalised_sha256:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import abort, current_app, g
+from flask import abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from ..audit import RequestFacts, record_apart
 from ..authz import Action, can
 from ..errors import Forbidden, NotFound
 from ..files import FileStore
@@ -19,7 +20,12 @@ from ..vocab import N_
 def db_session() -> Session:
     if "db" not in g:
         g.db = current_app.extensions["portal.sessions"]()
+        g.db.info["audit"] = request_facts()
     return g.db
+
+
+def request_facts() -> RequestFacts:
+    return RequestFacts(ip=request.remote_addr or "")
 
 
 def file_store() -> FileStore:
@@ -41,6 +47,11 @@ def require(action: Action, obj: Any = None) -> None:
     user = viewer()
     if can(user, action, obj):
         return
+    target = f"{getattr(obj, 'resource_code', '')} {getattr(obj, 'title', '') or getattr(obj, 'name', '')}".strip()
+    record_apart(
+        current_app.extensions["portal.sessions"], action="authz:denied", actor=user, now=now(), target=target,
+        details={"action": str(action), "path": request.path}, facts=request_facts(),
+    )
     if obj is not None and action != Action.CREATE_ENTRY and not can(user, Action.VIEW_ENTRY, obj):
         raise NotFound(N_("没有找到该数据资源，或您无权查看"))
     if user is None:

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext
 from flask_login import login_required
 
-from .. import browse
+from .. import audit, browse
 from ..authz import Action
 from ..downloads import ORIGINAL, derived_file, download_name, entry_descriptor, package_zip
 from ..errors import Forbidden, Invalid, NotFound
@@ -23,7 +23,7 @@ from ..models import Entry, EntryFile
 from ..pipeline import ingest, mask_file, revalidate
 from ..release import CLEARANCES, file_problems
 from ..resources import clear_file, download_counts, record_download, revisions
-from ..serving import hidden_columns, released_files, sees_all_files
+from ..serving import beyond_public, hidden_columns, released_files, sees_all_files
 from ..vocab import N_
 from .common import db_session, file_store, now, require, viewer
 
@@ -165,6 +165,9 @@ def _send(path: Any, *, record: EntryFile, fmt: str, mimetype: str | None, etag:
     first_part = request.range is None or (request.range.ranges and request.range.ranges[0][0] == 0)
     if response.status_code in (200, 206) and first_part:
         record_download(db_session(), record, fmt)
+        if beyond_public(viewer(), record.entry):
+            audit.record(db_session(), action="data:download", actor=viewer(), now=now(),
+                         target=f"{record.entry.resource_code} {record.name}", details={"file": record.id, "format": fmt})
         db_session().commit()
     return response
 

@@ -1,0 +1,46 @@
+"""The calendar the portal counts deadlines with: the pure `workdays.Calendar` plus the official
+years the Bureau has loaded into the database (`calendar_year`), each load recorded in the audit
+trail. Pages and commands get their calendar here, never by building one themselves."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .models import CalendarYear, User
+from .workdays import Calendar, OfficialYear
+
+
+def _official(row: CalendarYear) -> OfficialYear:
+    return OfficialYear(
+        year=row.year, source=row.source,
+        days_off=frozenset(date.fromisoformat(d) for d in row.days_off),
+        workdays=frozenset(date.fromisoformat(d) for d in row.workdays),
+    )
+
+
+def current_calendar(session: Session) -> Calendar:
+    """The working-day calendar with every year loaded into the database."""
+    return Calendar(_official(row) for row in session.scalars(select(CalendarYear).order_by(CalendarYear.year)))
+
+
+def load_year(session: Session, official: OfficialYear, *, actor: User | None, now: datetime, actor_name: str = "") -> bool:
+    """Store (or replace) a year's official days; returns False when it was already stored as is."""
+    row = session.get(CalendarYear, official.year)
+    days_off, workdays = sorted(d.isoformat() for d in official.days_off), sorted(d.isoformat() for d in official.workdays)
+    if row is not None and (row.source, row.days_off, row.workdays) == (official.source, days_off, workdays):
+        return False
+    if row is None:
+        row = CalendarYear(year=official.year)
+        session.add(row)
+    row.source, row.days_off, row.workdays = official.source, days_off, workdays
+    row.loaded_at, row.loaded_by = now, actor.username if actor else actor_name
+    audit.record(
+        session, action="calendar:load", actor=actor, actor_name=actor_name, now=now, target=str(official.year),
+        details={"source": official.source, "days_off": len(days_off), "workdays": len(workdays)},
+    )
+    session.flush()
+    return True
