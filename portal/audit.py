@@ -44,6 +44,16 @@ ACTIONS: dict[str, str] = {
     "auth:logout": N_("退出登录"),
     "audit:export": N_("导出审计日志"),
     "calendar:load": N_("载入年度节假日安排"),
+    "request:submit": N_("提出数据申请"),
+    "request:accept": N_("受理数据申请"),
+    "request:return": N_("退回数据申请"),
+    "request:clarify": N_("要求补正说明"),
+    "request:reply": N_("提交补正说明"),
+    "request:approve": N_("同意数据申请"),
+    "request:refuse": N_("不同意数据申请"),
+    "request:escalate": N_("提请协调"),
+    "request:uphold": N_("协调维持不同意"),
+    "request:order": N_("协调同意共享"),
 }
 GENESIS = "0" * 64
 _LOCK_KEY = 0x617564697431  # "audit1": the PostgreSQL advisory lock of the chain

@@ -21,6 +21,12 @@ class Forbidden(PortalError):
     status = 403
 
 
+class Conflict(PortalError):
+    """The thing changed since the user saw it (a double click, two people acting at once)."""
+
+    status = 409
+
+
 class Invalid(PortalError):
     """Bad input: `errors` maps a field name (or "" for the whole form) to a Chinese message."""
 

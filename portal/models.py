@@ -279,3 +279,73 @@ class CalendarYear(Base):
     workdays: Mapped[list[str]] = mapped_column(JSON)
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     loaded_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class DataRequest(Base):
+    """A share request (有条件共享, Art. 14: a department asks another) or an open request
+    (依申请开放, Art. 18: a citizen or organisation asks), on its legal clock (`data_requests`).
+    `state` only ever changes by compare-and-set on (`state`, `version`)."""
+
+    __tablename__ = "data_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), index=True)  # share | open
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    requester_department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    items: Mapped[list[str]] = mapped_column(JSON, default=list)  # field names wanted
+    purpose: Mapped[str] = mapped_column(Text)
+    duty: Mapped[str] = mapped_column(Text, default="")  # the duty a share request serves
+    period_from: Mapped[date | None] = mapped_column(Date)
+    period_to: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_on: Mapped[date | None] = mapped_column(Date)  # the clock's start day
+    pauses: Mapped[list[list[str | None]]] = mapped_column(JSON, default=list)  # [asked, answered] ISO dates
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    basis: Mapped[str] = mapped_column(Text, default="")
+    clock_rule: Mapped[str] = mapped_column(String(20), default="workdays")
+
+    entry: Mapped[Entry] = relationship()
+    requester: Mapped[User] = relationship()
+    events: Mapped[list[RequestEvent]] = relationship(order_by="RequestEvent.id", cascade="all, delete-orphan")
+    grant: Mapped[Grant | None] = relationship(back_populates="request", uselist=False)
+
+
+class RequestEvent(Base):
+    """One step of a request: who moved it from which state to which, with what note."""
+
+    __tablename__ = "request_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("data_request.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Grant(Base):
+    """What an approved request allows: the items, scope, purpose and expiry; `code` is printed
+    on every file served under it so that a leaked copy can be traced (Art. 22)."""
+
+    __tablename__ = "data_grant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), unique=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("data_request.id"), unique=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id"), index=True)
+    grantee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # an open request's applicant
+    grantee_department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))  # a share request's department
+    items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    purpose: Mapped[str] = mapped_column(Text)
+    expires_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    request: Mapped[DataRequest] = relationship(back_populates="grant")

@@ -21,7 +21,7 @@ from ..errors import PortalError
 from ..models import User
 from ..release import CLEARANCES
 from ..vocab import Choice
-from . import audit_views, auth, catalog_views, manage, resources
+from . import audit_views, auth, catalog_views, manage, requests_views, resources
 from .common import db_session, viewer
 
 LOCALES = ("zh", "en")
@@ -80,6 +80,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(manage.bp)
     app.register_blueprint(resources.bp)
     app.register_blueprint(audit_views.bp)
+    app.register_blueprint(requests_views.bp)
 
 
 ERROR_TITLES = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, Response, redirect, render_template, request, session, url_for
 
-from .. import audit, browse
+from .. import audit, browse, data_requests
 from ..authz import Action, can
 from ..catalog import FIELD_LABELS, entry_history, entry_warnings
 from ..exports import FORMATS
@@ -73,6 +73,10 @@ def entry_page(slug: str) -> str:
         previews=previews,
         hidden=hidden,
         formats=FORMATS,
+        request_kinds=data_requests.requestable(viewer(), entry),
+        requests=data_requests.requests_of_entry(db, entry, viewer()),
+        request_states=data_requests.STATES,
+        request_labels=data_requests.KINDS,
     )
 
 
