@@ -347,6 +347,21 @@ def requests_of_entry(session: Session, entry: Entry, user: User | None) -> list
     return [r for r in rows if may_see(user, r)]
 
 
+def active_grant(session: Session, user: User | None, entry: Entry, today: date) -> Grant | None:
+    """The grant under which `user` may receive `entry`'s data today: a share grant to the user's
+    department or an open grant to the user, not expired."""
+    if user is None:
+        return None
+    query = select(Grant).join(DataRequest).where(
+        Grant.entry_id == entry.id, Grant.expires_on >= today, DataRequest.state == "approved",
+    )
+    if user.role in DEPARTMENT_ROLES and user.department_id is not None:
+        query = query.where(Grant.grantee_department_id == user.department_id)
+    else:
+        query = query.where(Grant.grantee_id == user.id)
+    return session.scalars(query.order_by(Grant.expires_on.desc())).first()
+
+
 def requestable(user: User | None, entry: Entry) -> list[str]:
     """The kinds of request `user` may file on `entry` (to offer the form)."""
     if user is None or entry.status != EntryStatus.PUBLISHED:

@@ -33,11 +33,11 @@ def stem(name: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else name
 
 
-def download_name(record: EntryFile, fmt: str) -> str:
+def download_name(record: EntryFile, fmt: str, grant_code: str = "") -> str:
     """The file name a user's browser saves, Chinese kept (sent per RFC 6266 by the web layer)."""
     if fmt == ORIGINAL:
         return record.name
-    suffix = "（Excel）" if fmt == "excel-csv" else ""
+    suffix = ("（Excel）" if fmt == "excel-csv" else "") + (f"（{grant_code}）" if grant_code else "")
     return f"{stem(record.name)}{suffix}{FORMATS[fmt].extension}"
 
 
@@ -45,15 +45,20 @@ def field_types(record: EntryFile) -> dict[str, str]:
     return {f["name"]: f.get("type", "string") for f in (record.table_schema or {}).get("fields", [])}
 
 
-def derived_file(store: FileStore, record: EntryFile, fmt: str, *, hidden: Collection[str] = ()) -> Path:
-    """The table of `record` in format `fmt` without the `hidden` columns, built on first use."""
+GRANT_COLUMN = "授权编号"
+
+
+def derived_file(store: FileStore, record: EntryFile, fmt: str, *, hidden: Collection[str] = (), grant_code: str = "") -> Path:
+    """The table of `record` in format `fmt` without the `hidden` columns, built on first use;
+    served under a grant, every row carries the grant's code in a last column (Art. 22)."""
     if fmt not in FORMATS or record.normalised_sha256 is None:
         raise ValueError(f"no {fmt} form of file {record.id}")
-    key = _digest(DERIVED_VERSION, record.normalised_sha256, fmt, *sorted(hidden), record.title)
+    key = _digest(DERIVED_VERSION, record.normalised_sha256, fmt, *sorted(hidden), record.title, grant_code)
     path = store.derived / f"{key}{FORMATS[fmt].extension}"
     if not path.exists():
         store.derived.mkdir(parents=True, exist_ok=True)
-        build_file(fmt, store.path(record.normalised_sha256), path, hidden=hidden, types=field_types(record), sheet_title=record.title or "数据")
+        build_file(fmt, store.path(record.normalised_sha256), path, hidden=hidden, types=field_types(record),
+                   sheet_title=record.title or "数据", stamp=(GRANT_COLUMN, grant_code) if grant_code else None)
     return path
 
 

@@ -80,12 +80,14 @@ _SHEET_ILLEGAL = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
 
 def write_table(fmt: str, src: Path, out: BinaryIO, *, hidden: Collection[str] = (),
-                types: Mapping[str, str] | None = None, sheet_title: str = "数据") -> int:
-    """Write the table at `src` to `out` in format `fmt` without the `hidden` columns; returns the
-    number of data rows. Raises ValueError for an unknown format, or a table too big for XLSX."""
+                types: Mapping[str, str] | None = None, sheet_title: str = "数据", stamp: tuple[str, str] | None = None) -> int:
+    """Write the table at `src` to `out` in format `fmt` without the `hidden` columns, and with a
+    last column `stamp` = (name, value) on every row when given (a grant's code, so that a copy
+    can be traced); returns the number of data rows. Raises ValueError for an unknown format, or
+    a table too big for XLSX."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown download format: {fmt!r}")
-    with _open_table(src, frozenset(hidden)) as (header, rows):
+    with _open_table(src, frozenset(hidden), stamp) as (header, rows):
         if fmt in ("csv", "excel-csv"):
             return _write_csv(header, rows, out, excel=fmt == "excel-csv")
         converters = [_converter((types or {}).get(name, "string")) for name in header]
@@ -138,13 +140,15 @@ def write_zip(out: BinaryIO, members: Sequence[tuple[str, Path | bytes]]) -> Non
 
 
 @contextmanager
-def _open_table(src: Path, hidden: frozenset[str]) -> Iterator[tuple[list[str], Iterator[list[str]]]]:
-    """The visible header and an iterator of visible rows shaped to it, read lazily from `src`."""
+def _open_table(src: Path, hidden: frozenset[str], stamp: tuple[str, str] | None = None) -> Iterator[tuple[list[str], Iterator[list[str]]]]:
+    """The visible header and an iterator of visible rows shaped to it, read lazily from `src`,
+    with the `stamp` column last when given."""
     with open(src, encoding="utf-8", newline="") as text:
         reader = csv.reader(text)
         header = next(reader, [])
         keep = [i for i, name in enumerate(header) if name not in hidden]
         width = len(header)
+        extra = [stamp[1]] if stamp else []
 
         def rows() -> Iterator[list[str]]:
             for row in reader:
@@ -152,9 +156,9 @@ def _open_table(src: Path, hidden: frozenset[str]) -> Iterator[tuple[list[str], 
                     continue
                 if len(row) < width:
                     row.extend([""] * (width - len(row)))
-                yield [row[i] for i in keep]
+                yield [row[i] for i in keep] + extra
 
-        yield [header[i] for i in keep], rows()
+        yield [header[i] for i in keep] + ([stamp[0]] if stamp else []), rows()
 
 
 class _Chunks:

@@ -15,6 +15,7 @@ from .. import browse
 from .. import data_requests as dr
 from ..calendars import current_calendar
 from ..errors import Invalid
+from ..exports import FORMATS
 from .common import db_session, now, viewer
 
 bp = Blueprint("requests", __name__)
@@ -58,9 +59,11 @@ def show(request_id: int) -> str:
     db = db_session()
     item = dr.get_request(db, request_id, viewer())
     today = dr.china_day(now())
+    grant = dr.active_grant(db, viewer(), item.entry, today)
+    granted_files = [f for f in item.entry.files if f.tabular and f.valid] if grant is not None and grant.request_id == item.id else []
     return render_template(
         "requests/show.html", item=item, clock=dr.clock(current_calendar(db), item, today), actions=dr.available(viewer(), item),
-        transitions=dr.TRANSITIONS, states=dr.STATES, kinds=dr.KINDS, today=today,
+        transitions=dr.TRANSITIONS, states=dr.STATES, kinds=dr.KINDS, today=today, granted_files=granted_files, formats=FORMATS,
     )
 
 

@@ -12,14 +12,14 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext
 from flask_login import login_required
 
-from .. import audit, browse
-from ..authz import Action
+from .. import audit, browse, data_requests
+from ..authz import Action, can
 from ..downloads import ORIGINAL, derived_file, download_name, entry_descriptor, package_zip
 from ..errors import Forbidden, Invalid, NotFound
 from ..exports import FORMATS
 from ..files import TooLarge
 from ..intake import Limits
-from ..models import Entry, EntryFile
+from ..models import Entry, EntryFile, Grant
 from ..pipeline import ingest, mask_file, revalidate
 from ..release import CLEARANCES, file_problems
 from ..resources import clear_file, download_counts, record_download, revisions
@@ -155,19 +155,22 @@ def clearance(slug: str, file_id: int) -> Response:
 # -- downloads -----------------------------------------------------------------------------
 
 
-def _send(path: Any, *, record: EntryFile, fmt: str, mimetype: str | None, etag: str) -> Response:
+def _send(path: Any, *, record: EntryFile, fmt: str, mimetype: str | None, etag: str, grant: Grant | None = None) -> Response:
     """Stream a file from disk with Content-Length, ETag/If-None-Match and Range, named per
     RFC 6266; a download is counted once per complete or first-range request."""
     response = send_file(
-        path, mimetype=mimetype, as_attachment=True, download_name=download_name(record, fmt),
+        path, mimetype=mimetype, as_attachment=True, download_name=download_name(record, fmt, grant.code if grant else ""),
         conditional=True, etag=etag, max_age=0,
     )
     first_part = request.range is None or (request.range.ranges and request.range.ranges[0][0] == 0)
     if response.status_code in (200, 206) and first_part:
         record_download(db_session(), record, fmt)
-        if beyond_public(viewer(), record.entry):
-            audit.record(db_session(), action="data:download", actor=viewer(), now=now(),
-                         target=f"{record.entry.resource_code} {record.name}", details={"file": record.id, "format": fmt})
+        if grant is not None or beyond_public(viewer(), record.entry):
+            details: dict[str, Any] = {"file": record.id, "format": fmt}
+            if grant is not None:
+                details["grant"] = grant.code
+            audit.record(db_session(), action="data:download", actor=viewer(), now=now(), purpose=grant.purpose if grant else "",
+                         target=f"{record.entry.resource_code} {record.name}", details=details)
         db_session().commit()
     return response
 
@@ -178,17 +181,28 @@ def _package_files(entry: Entry, hidden: set[str]) -> list[EntryFile]:
     return [f for f in released_files(viewer(), entry) if f.tabular or not hidden]
 
 
-def _downloadable(slug: str, file_id: int) -> tuple[EntryFile, set[str]]:
-    """A file the viewer may download, and the columns to leave out for them."""
-    entry = _entry(slug, Action.DOWNLOAD)
-    return _file(entry, file_id), hidden_columns(viewer(), entry)
+def _downloadable(slug: str, file_id: int) -> tuple[EntryFile, set[str], Grant | None]:
+    """A file the viewer may download, the columns to leave out for them, and the grant it is
+    served under: without the entry's own attributes allowing it, an approved share or open
+    request gives only its granted items, only until its expiry (Art. 14, 18, 22)."""
+    entry = _entry(slug)
+    if can(viewer(), Action.DOWNLOAD, entry):
+        return _file(entry, file_id), hidden_columns(viewer(), entry), None
+    grant = data_requests.active_grant(db_session(), viewer(), entry, data_requests.china_day(now()))
+    if grant is None:
+        require(Action.DOWNLOAD, entry)  # refuses, and records the refusal
+    assert grant is not None
+    record = next((f for f in entry.files if f.id == file_id and f.valid), None)
+    if record is None:
+        raise NotFound(N_("没有找到该数据文件，或您无权查看"))
+    return record, {i.name for i in entry.items} - set(grant.items), grant
 
 
 @bp.get("/catalog/<slug>/files/<int:file_id>/<path:name>")
 def download(slug: str, file_id: int, name: str) -> Response:
     """The original file as uploaded."""
-    record, hidden = _downloadable(slug, file_id)
-    if hidden:
+    record, hidden, grant = _downloadable(slug, file_id)
+    if hidden or grant is not None:
         raise Forbidden(N_("该文件含有不向您提供的信息项，原始文件不能下载；请下载已移除这些列的 CSV、JSON 或 Excel 格式。"))
     return _send(file_store().path(record.sha256), record=record, fmt=ORIGINAL, mimetype=None, etag=record.sha256)
 
@@ -196,11 +210,11 @@ def download(slug: str, file_id: int, name: str) -> Response:
 @bp.get("/catalog/<slug>/data/<int:file_id>/<fmt>")
 def download_as(slug: str, file_id: int, fmt: str) -> Response:
     """The table in one of the download formats, without the columns the viewer may not receive."""
-    record, hidden = _downloadable(slug, file_id)
+    record, hidden, grant = _downloadable(slug, file_id)
     if fmt not in FORMATS or not record.tabular:
         raise NotFound(N_("没有这种下载格式"))
-    path = derived_file(file_store(), record, fmt, hidden=hidden)
-    return _send(path, record=record, fmt=fmt, mimetype=FORMATS[fmt].mimetype, etag=path.stem)
+    path = derived_file(file_store(), record, fmt, hidden=hidden, grant_code=grant.code if grant else "")
+    return _send(path, record=record, fmt=fmt, mimetype=FORMATS[fmt].mimetype, etag=path.stem, grant=grant)
 
 
 @bp.get("/catalog/<slug>/datapackage.json")

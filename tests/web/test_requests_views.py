@@ -65,3 +65,46 @@ def test_open_request_by_a_citizen(client: FlaskClient, world: World) -> None:
     response = client.post(form_url, data={"csrf_token": csrf_token(client, form_url), "kind": "open", "purpose": "学术研究使用"})
     assert response.status_code == 302
     assert "我的待办" in client.get("/work").get_data(as_text=True)
+
+
+def test_data_is_served_under_the_grant_only(client: FlaskClient, world: World, session: Session) -> None:
+    import io
+    from datetime import date, datetime, timezone
+
+    from portal import data_requests as dr
+    from portal.models import AuditEvent, Entry, User
+
+    entry = world.entry(ShareType.CONDITIONAL, OpenType.CLOSED, EntryStatus.PUBLISHED)
+    login(client, "provider_a")
+    token = csrf_token(client, f"/catalog/{entry.slug}")
+    client.post(f"/catalog/{entry.slug}/files", data={"csrf_token": token, "file": (io.BytesIO("station,aqi\r\n甲站,41\r\n".encode()), "a.csv")},
+                content_type="multipart/form-data")
+    _logout(client)
+    session.expire_all()
+    fresh = session.get(Entry, entry.id)
+    assert fresh is not None
+    file_id = fresh.files[0].id
+    url = f"/catalog/{entry.slug}/data/{file_id}/csv"
+
+    login(client, "editor_b")
+    assert client.get(url).status_code == 403  # no grant yet
+    requester, provider = session.get(User, world.users["editor_b"].id), session.get(User, world.users["provider_a"].id)
+    assert requester is not None and provider is not None
+    moment = datetime.now(timezone.utc)
+    request = dr.submit(session, fresh, kind="share", requester=requester, purpose="核验站点", duty="监测职责", items=["station"], now=moment)
+    dr.accept(session, request, actor=provider, now=moment)
+    grant = dr.approve(session, request, actor=provider, now=moment, expires_on=date(2099, 1, 1))
+    session.commit()
+    page = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert "按授权获取数据" in page and grant.code in page
+    with client.get(url) as response:
+        assert response.status_code == 200
+        assert response.data.decode("utf-8") == f"station,授权编号\r\n甲站,{grant.code}\r\n"  # only the granted item, stamped
+        assert grant.code in response.headers["Content-Disposition"]
+    assert client.get(f"/catalog/{entry.slug}/files/{file_id}/a.csv").status_code == 403  # no unstamped original
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "data:download").order_by(AuditEvent.id.desc())).first()
+    assert event is not None and event.details["grant"] == grant.code and event.purpose == "核验站点"
+
+    grant.expires_on = date(2020, 1, 1)  # expired: nothing more is served
+    session.commit()
+    assert client.get(url).status_code == 403
