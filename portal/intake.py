@@ -19,26 +19,20 @@ import csv
 import io
 import json
 import re
-import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
 import frictionless.formats.csv.parser  # noqa: F401 - see CELL_LIMIT below
-import openpyxl
-import xlrd
-import xlrd.compdoc
-from defusedxml import DefusedXmlException
-from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import Invalid
 from .files import file_format, python_encoding
+from .workbooks import DAMAGED, XML_ENTITY, blank, cell_text, open_workbook, trimmed
 
 # Frictionless raises the csv module's per-cell limit to 2 GB, process-wide, when its CSV parser
 # is imported; a quote never closed would then read a whole upload into one cell. It is imported
@@ -77,13 +71,7 @@ _DELIMITERS = {",": "逗号", "\t": "制表符", ";": "分号", "|": "竖线（|
 _WIDE = re.compile("[\u0800-\U0010ffff]")  # characters of three or more UTF-8 bytes (all of CJK)
 
 BOMB = "压缩文件解压后过大或压缩比异常（疑似压缩炸弹），已拒绝"
-DAMAGED = "文件不完整或已损坏，请重新上传"
-XML_ENTITY = "工作簿中含有不允许的 XML 实体声明，已拒绝"
 GBK_NOTE = "文件为 GBK/GB18030 编码，已转换为 UTF-8"
-_BROKEN = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, IndexError, ValueError, TypeError,
-           AttributeError, AssertionError, SyntaxError, struct.error, NotImplementedError, RuntimeError,
-           InvalidFileException, xlrd.XLRDError, xlrd.compdoc.CompDocError)
-Rows = Callable[[], Iterable[Sequence[object]]]  # a sheet's rows, streamed afresh at each call
 
 
 @dataclass(frozen=True)
@@ -128,7 +116,7 @@ def inspect_upload(path: Path, *, name: str, limits: Limits = Limits(), chunk_si
     if fmt in ("zip", "xlsx", "docx"):
         _check_archive(path, fmt, f"文件内容与扩展名不符：扩展名为 .{claimed}，内容不是 {noun}", limits)
     if fmt in ("xlsx", "xls"):
-        with _workbook(path, fmt) as (sheets, rows):
+        with open_workbook(path, fmt) as (sheets, rows):
             _check_rows(rows())
         notes = (f"工作簿有 {len(sheets)} 个工作表，只读取了第一个：{sheets[0]}",) if len(sheets) > 1 else ()
         return Inspected(fmt, True, None, None, notes)
@@ -294,115 +282,26 @@ def _check_archive(path: Path, fmt: str, mismatch: str, limits: Limits) -> None:
         raise _refuse(DAMAGED) from error
 
 
-@contextmanager
-def _workbook(path: Path, fmt: str) -> Iterator[tuple[list[str], Rows]]:
-    """The names of an XLSX or XLS workbook's worksheets and a function streaming the first one's
-    rows as Python values; a failure to read, here or in the caller's block, becomes Invalid."""
-    try:
-        if fmt == "xlsx":
-            with open(path, "rb") as handle:  # ours to close, even when openpyxl fails half-way
-                book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
-                try:
-                    sheets = book.worksheets
-                    if not sheets:
-                        raise _refuse("工作簿中没有工作表")
-                    yield [sheet.title for sheet in sheets], lambda: sheets[0].iter_rows(values_only=True)
-                finally:
-                    book.close()
-        else:
-            legacy = xlrd.open_workbook(str(path), on_demand=True, logfile=io.StringIO())
-            try:
-                first = legacy.sheet_by_index(0)
-                yield legacy.sheet_names(), lambda: (
-                    [_xls_value(cell, legacy.datemode) for cell in first.row(number)] for number in range(first.nrows))
-            finally:
-                legacy.release_resources()
-    except _BROKEN as error:
-        cause: BaseException | None = error  # openpyxl wraps defusedxml's refusal in a ValueError
-        while cause is not None and not isinstance(cause, DefusedXmlException):
-            cause = cause.__cause__ or cause.__context__
-        raise _refuse(XML_ENTITY if cause else DAMAGED) from error
-
-
-def _xls_value(cell: xlrd.sheet.Cell, datemode: int) -> object:
-    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
-        return None
-    if cell.ctype == xlrd.XL_CELL_BOOLEAN:
-        return bool(cell.value)
-    if cell.ctype == xlrd.XL_CELL_ERROR:
-        return xlrd.error_text_from_code.get(cell.value, "#ERR")
-    if cell.ctype == xlrd.XL_CELL_DATE:
-        try:
-            moment = xlrd.xldate_as_datetime(cell.value, datemode)
-        except (xlrd.xldate.XLDateError, ValueError, OverflowError):
-            return cell.value
-        return moment.time() if 0 <= cell.value < 1 else moment
-    return cell.value
-
-
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def _check_rows(rows: Iterable[Sequence[object]]) -> None:
     """Refuse a table without any filled row, or whose header (its first filled row) has no
     filled row after it; reads only as far as the first data row."""
-    filled = (row for row in rows if not all(_blank(value) for value in row))
+    filled = (row for row in rows if not all(blank(value) for value in row))
     if next(filled, None) is None:
         raise _refuse("表格中没有任何数据")
     if next(filled, None) is None:
         raise _refuse("文件只有表头，没有数据行")
 
 
-def _trimmed(rows: Rows) -> Iterator[list[str]]:
-    """A sheet's rows as text, without the empty rows and columns past its last filled cell (a
-    sheet's reported size counts formatted but empty cells); reads the sheet twice."""
-    height = width = 0
-    for number, row in enumerate(rows(), 1):
-        filled = [column for column, value in enumerate(row, 1) if not _blank(value)]
-        if filled:
-            height, width = number, max(width, filled[-1])
-    for row in islice(rows(), height):
-        cells = [_text(value) for value in row[:width]]
-        yield cells + [""] * (width - len(cells))
-
-
-def _text(value: object) -> str:
-    """A cell value as CSV text: see `normalise_table`."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return format(value, ".15g").replace("e", "E")
-    if isinstance(value, datetime):
-        value = (value + timedelta(microseconds=500_000)).replace(microsecond=0)
-        return value.date().isoformat() if value.time() == time() else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, time):
-        return value.replace(microsecond=0).isoformat()
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)
-
-
 @contextmanager
 def _table(path: Path, inspected: Inspected) -> Iterator[Iterable[list[str]]]:
     if inspected.format in ("xlsx", "xls"):
-        with _workbook(path, inspected.format) as (_sheets, rows):
-            yield _trimmed(rows)
+        with open_workbook(path, inspected.format) as (_sheets, rows):
+            yield trimmed(rows)
     elif inspected.format == "json":
         table = _json_table(path, inspected.encoding or "utf-8")
         if table is None:
             raise _refuse("JSON 顶层不是对象数组或二维数组，不能转换为表格")
-        yield ([_text(value) for value in row] for row in table)
+        yield ([cell_text(value) for value in row] for row in table)
     else:
         yield _csv_rows(path, inspected.encoding or "utf-8", inspected.delimiter or ",")
 
@@ -430,7 +329,7 @@ def normalise_table(path: Path, inspected: Inspected, out: BinaryIO) -> tuple[in
                 writer.writerow(row)
                 if header_seen:
                     data_rows += 1
-                elif not all(_blank(value) for value in row):
+                elif not all(blank(value) for value in row):
                     header_seen, columns = True, len(row)
     finally:
         text.flush()
