@@ -54,6 +54,16 @@ ACTIONS: dict[str, str] = {
     "request:escalate": N_("提请协调"),
     "request:uphold": N_("协调维持不同意"),
     "request:order": N_("协调同意共享"),
+    "report:submit": N_("提交数据校核"),
+    "report:answer": N_("答复数据校核"),
+    "adjustment:open": N_("发起目录调整"),
+    "adjustment:close": N_("完成目录调整"),
+    "adjustment:cancel": N_("撤销目录调整"),
+    "review:propose": N_("提出开放属性"),
+    "review:approve": N_("审查同意开放属性"),
+    "review:reject": N_("审查不同意开放属性"),
+    "review:withdraw": N_("撤回开放属性申请"),
+    "clock:rule": N_("修改时限计算规则"),
 }
 GENESIS = "0" * 64
 _LOCK_KEY = 0x617564697431  # "audit1": the PostgreSQL advisory lock of the chain

@@ -1,6 +1,7 @@
 """The calendar the portal counts deadlines with: the pure `workdays.Calendar` plus the official
 years the Bureau has loaded into the database (`calendar_year`), each load recorded in the audit
-trail. Pages and commands get their calendar here, never by building one themselves."""
+trail; and the clock kinds in force, with the counting rules the Bureau chose (`clock_rule`).
+Pages and commands get their calendar and clock kinds here, never by building them themselves."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .models import CalendarYear, User
-from .workdays import Calendar, OfficialYear
+from .models import CalendarYear, ClockRule, User
+from .workdays import CLOCK_KINDS, Calendar, ClockKind, OfficialYear, with_rule
 
 
 def _official(row: CalendarYear) -> OfficialYear:
@@ -44,3 +45,22 @@ def load_year(session: Session, official: OfficialYear, *, actor: User | None, n
     )
     session.flush()
     return True
+
+
+# Clock kinds whose article says 日 without saying working days: the Bureau chooses how they are
+# counted. The others (5个工作日, 10个工作日, and the acceptance practice) are counted in working
+# days as written.
+CONFIGURABLE = ("share_request", "open_request")
+
+
+def clock_kinds(session: Session) -> dict[str, ClockKind]:
+    """Every clock kind with the counting rule in force."""
+    rules = {row.kind: row.rule for row in session.scalars(select(ClockRule))}
+    return {
+        key: with_rule(kind, rules[key]) if key in rules and key in CONFIGURABLE else kind  # type: ignore[arg-type]
+        for key, kind in CLOCK_KINDS.items()
+    }
+
+
+def clock_kind(session: Session, key: str) -> ClockKind:
+    return clock_kinds(session)[key]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from . import audit
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import DataRequest, Entry, Grant, RequestEvent, User
 from .vocab import DEPARTMENT_ROLES, N_, EntryStatus, OpenType, Role, ShareType
+from .work import Assignee, Task
 from .workdays import CLOCK_KINDS, Calendar, ClockState, describe_clock, with_rule
 
 CHINA = timezone(timedelta(hours=8))
@@ -313,32 +314,34 @@ def get_request(session: Session, request_id: int, user: User | None) -> DataReq
     return request
 
 
-@dataclass(frozen=True)
-class WorkItem:
-    request: DataRequest
-    clock: ClockState | None
-    actions: list[str]
+WAITING_FOR = {
+    "submitted": N_("受理"), "accepted": N_("答复"), "clarifying": N_("补正说明"), "escalated": N_("协调"),
+}
+NOT_ACCEPTED = N_("超过2个工作日未受理")
 
 
-def work_items(session: Session, user: User, calendar: Calendar, today: date) -> list[WorkItem]:
-    """What waits for `user`, soonest due first: requests to accept or answer for a provider,
-    clarifications and refusals for a requester, escalations and every overdue request for the
-    Bureau. Requests already decided are not listed."""
-    open_states = ("submitted", "accepted", "clarifying", "refused", "escalated")
-    query = select(DataRequest).where(DataRequest.state.in_(open_states)).join(Entry)
-    if user.role != Role.BUREAU:
-        mine = DataRequest.requester_id == user.id
-        if user.role in (Role.PROVIDER, Role.DEPT_ADMIN) and user.department_id is not None:
-            mine = or_(mine, Entry.department_id == user.department_id)
-        query = query.where(mine)
-    items = []
-    for request in session.scalars(query.order_by(DataRequest.id)):
+def tasks(session: Session, calendar: Calendar, today: date) -> list[Task]:
+    """The requests waiting for someone: the provider to accept or answer, the requester to reply
+    to a request for clarification, the Bureau to coordinate. A request not accepted within the
+    acceptance clock is flagged."""
+    query = select(DataRequest).where(DataRequest.state.in_(WAITING_FOR)).order_by(DataRequest.id)
+    found = []
+    for request in session.scalars(query):
+        department = request.entry.department_id
+        if request.state == "clarifying":
+            assignee = Assignee(user_id=request.requester_id)
+        elif request.state == "escalated":
+            assignee = Assignee(roles=frozenset({Role.BUREAU}))
+        else:
+            assignee = Assignee(roles=frozenset({Role.PROVIDER, Role.DEPT_ADMIN}), department_id=department)
         state = clock(calendar, request, today)
-        actions = available(user, request)
-        if actions or (user.role == Role.BUREAU and state is not None and state.overdue):
-            items.append(WorkItem(request, state, actions))
-    far = date.max
-    return sorted(items, key=lambda w: (w.clock.due.date or far) if w.clock and w.clock.due.date else far)
+        flags = (NOT_ACCEPTED,) if request.state == "submitted" and state is not None and state.overdue else ()
+        found.append(Task(
+            kind=request.kind, id=request.id, title=request.entry.title, state=STATES[request.state],
+            waiting_for=WAITING_FOR[request.state], assignee=assignee, clock=state, entry=request.entry,
+            department_id=department, flags=flags,
+        ))
+    return found
 
 
 def requests_of_entry(session: Session, entry: Entry, user: User | None) -> list[DataRequest]:

@@ -349,3 +349,135 @@ class Grant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     request: Mapped[DataRequest] = relationship(back_populates="grant")
+
+
+class ErrorReport(Base):
+    """A doubt or error reported on an entry or its data (校核, Art. 10), answered by the provider
+    within 5 working days of receipt with a correction (a new version of the entry) or an
+    explanation; listed publicly on the entry page (`error_reports`). `state` changes only by
+    compare-and-set on (`state`, `version`)."""
+
+    __tablename__ = "error_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id"), index=True)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # None: an anonymous visitor
+    reporter_name: Mapped[str] = mapped_column(String(100), default="")  # as shown publicly
+    contact: Mapped[str] = mapped_column(String(254), default="")  # for the provider only, never shown
+    subject: Mapped[str] = mapped_column(String(20))  # metadata | data
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("entry_file.id"))
+    location: Mapped[str] = mapped_column(String(200), default="")  # row, column or field concerned
+    description: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), index=True)  # received | corrected | explained
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_on: Mapped[date] = mapped_column(Date)  # the clock's start day (China time)
+    clock_rule: Mapped[str] = mapped_column(String(20), default="workdays")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    corrected_version: Mapped[int | None] = mapped_column(Integer)  # the entry version that corrects it
+
+    entry: Mapped[Entry] = relationship()
+    reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+
+
+class Adjustment(Base):
+    """A catalog adjustment task (Art. 10): a law or a department's function changed on
+    `event_on`; the entries named must be updated within 10 working days of it. It closes when
+    every entry named has a version recorded after it was opened (`adjustments`)."""
+
+    __tablename__ = "catalog_adjustment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    cause: Mapped[str] = mapped_column(String(20))  # law | function
+    event: Mapped[str] = mapped_column(Text)  # what changed, e.g. the law and its article
+    event_on: Mapped[date] = mapped_column(Date)  # the clock's start day
+    state: Mapped[str] = mapped_column(String(20), index=True)  # open | done | cancelled
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    clock_rule: Mapped[str] = mapped_column(String(20), default="workdays")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    department: Mapped[Department] = relationship()
+    opened_by: Mapped[User | None] = relationship()
+    targets: Mapped[list[AdjustmentTarget]] = relationship(order_by="AdjustmentTarget.id", cascade="all, delete-orphan", back_populates="adjustment")
+
+
+class AdjustmentTarget(Base):
+    """One entry an adjustment names, and the entry version that updated it (None until then)."""
+
+    __tablename__ = "adjustment_target"
+    __table_args__ = (UniqueConstraint("adjustment_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    adjustment_id: Mapped[int] = mapped_column(ForeignKey("catalog_adjustment.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id"), index=True)
+    version_at_open: Mapped[int] = mapped_column(Integer)  # the entry's version when the task was opened
+    updated_version: Mapped[int | None] = mapped_column(Integer)
+
+    adjustment: Mapped[Adjustment] = relationship(back_populates="targets")
+    entry: Mapped[Entry] = relationship()
+
+
+class OpenReview(Base):
+    """The disclosure office's review of an entry's proposed open type (Art. 16, 23). The entry's
+    `open_type` is the type in effect; a proposal to open it takes effect only when a reviewer
+    approves, with the open-risk assessment recorded here (`open_review`)."""
+
+    __tablename__ = "open_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    proposed: Mapped[OpenType] = mapped_column(choice(OpenType))
+    previous: Mapped[OpenType] = mapped_column(choice(OpenType))
+    open_condition: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(20), index=True)  # pending | approved | rejected | superseded
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    proposed_by: Mapped[str] = mapped_column(String(100), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # The open-risk assessment (Art. 23): each checklist question answered, the personal-information
+    # scan of the entry's files at the time, and the reviewer's conclusion.
+    checklist: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    scan: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    conclusion: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reviewer: Mapped[str] = mapped_column(String(100), default="")
+
+    entry: Mapped[Entry] = relationship()
+
+
+class ClockRule(Base):
+    """The Bureau's choice of counting rule for a clock kind whose law says 日 (`calendars`)."""
+
+    __tablename__ = "clock_rule"
+
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(20))  # workdays | calendar_days
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Notification(Base):
+    """An in-app notice to one user about a clock (`notifications`): due soon or missed. `key`
+    makes `portal tick` idempotent: one notice per user, task and occasion."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(100))  # e.g. "share:12:due-soon:2026-10-14"
+    task_kind: Mapped[str] = mapped_column(String(20))  # share | open | report | adjustment | review
+    task_id: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -21,7 +21,7 @@ from ..errors import PortalError
 from ..models import User
 from ..release import CLEARANCES
 from ..vocab import Choice
-from . import audit_views, auth, catalog_views, manage, requests_views, resources
+from . import adjustments_views, audit_views, auth, bureau_views, catalog_views, manage, reports_views, requests_views, resources, reviews_views, work_views
 from .common import db_session, viewer
 
 LOCALES = ("zh", "en")
@@ -81,6 +81,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(resources.bp)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(requests_views.bp)
+    app.register_blueprint(work_views.bp)
+    app.register_blueprint(reports_views.bp)
+    app.register_blueprint(adjustments_views.bp)
+    app.register_blueprint(reviews_views.bp)
+    app.register_blueprint(bureau_views.bp)
 
 
 ERROR_TITLES = {

@@ -97,12 +97,3 @@ def act(request_id: int, action: str) -> Response:
         db.commit()
         flash(gettext("已%(action)s", action=gettext(dr.TRANSITIONS[action].label)))
     return redirect(url_for("requests.show", request_id=request_id))
-
-
-@bp.get("/work")
-@login_required
-def my_work() -> str:
-    db = db_session()
-    today = dr.china_day(now())
-    items = dr.work_items(db, viewer(), current_calendar(db), today)  # type: ignore[arg-type]
-    return render_template("requests/work.html", items=items, states=dr.STATES, kinds=dr.KINDS, transitions=dr.TRANSITIONS)
