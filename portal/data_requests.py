@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from . import audit
+from .calendars import clock_kind
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import DataRequest, Entry, Grant, RequestEvent, User
 from .vocab import DEPARTMENT_ROLES, N_, EntryStatus, OpenType, Role, ShareType
@@ -144,7 +145,7 @@ def submit(
         kind=kind, entry=entry, requester=requester, requester_department_id=requester.department_id if kind == "share" else None,
         items=wanted, purpose=purpose.strip(), duty=duty.strip(), period_from=period_from, period_to=period_to,
         state="submitted", version=0, submitted_at=now, pauses=[], reason="", basis="",
-        clock_rule=clock_rule or CLOCK_KINDS[f"{kind}_request"].rule,
+        clock_rule=clock_rule or clock_kind(session, f"{kind}_request").rule,
     )
     session.add(request)
     session.flush()
