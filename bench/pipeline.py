@@ -262,6 +262,7 @@ def prepare_download(workdir: Path, megabytes: int, seed: int) -> dict[str, Any]
     from portal.catalog import create_entry
     from portal.db import make_engine, make_sessionmaker
     from portal.files import FileStore
+    from portal.open_review import record_imported
     from portal.resources import add_file
     from portal.vocab import EntryStatus, FormatClass
 
@@ -272,6 +273,7 @@ def prepare_download(workdir: Path, megabytes: int, seed: int) -> dict[str, Any]
         fields = entry_fields("下载测试文件", ITEMS[:1])
         fields.format_class, fields.format_type = FormatClass.OTHER, "BIN"
         entry = create_entry(session, department=department_by_code(session, make_uscc(1)), fields=fields, actor=None, now=NOW, status=EntryStatus.PUBLISHED)
+        record_imported(session, entry, conclusion="基准测试数据", actor_name="基准测试", now=NOW)  # open without a reviewer
         record = add_file(session, entry, name="download.bin", sha256=stored.sha256, size=stored.size, format="bin",
                           encoding=None, normalised_sha256=None, facts=None, actor=None, now=NOW)
         session.commit()

@@ -36,6 +36,7 @@ ACTIONS: dict[str, str] = {
     "entry:publish": N_("发布目录条目"),
     "entry:withdraw": N_("撤销目录条目"),
     "entry:file": N_("变更数据文件"),
+    "entry:review": N_("开放属性经审查生效"),
     "data:view": N_("查看非公开数据"),
     "data:download": N_("下载非公开数据"),
     "authz:denied": N_("越权操作被拒绝"),

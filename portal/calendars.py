@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit
+from .errors import Invalid
 from .models import CalendarYear, ClockRule, User
-from .workdays import CLOCK_KINDS, Calendar, ClockKind, OfficialYear, with_rule
+from .workdays import CLOCK_KINDS, RULES, Calendar, ClockKind, OfficialYear, with_rule
 
 
 def _official(row: CalendarYear) -> OfficialYear:
@@ -21,6 +22,11 @@ def _official(row: CalendarYear) -> OfficialYear:
         days_off=frozenset(date.fromisoformat(d) for d in row.days_off),
         workdays=frozenset(date.fromisoformat(d) for d in row.workdays),
     )
+
+
+def loaded_years(session: Session) -> list[CalendarYear]:
+    """The years loaded into the database, newest first (for the Bureau's calendar page)."""
+    return list(session.scalars(select(CalendarYear).order_by(CalendarYear.year.desc())))
 
 
 def current_calendar(session: Session) -> Calendar:
@@ -64,3 +70,29 @@ def clock_kinds(session: Session) -> dict[str, ClockKind]:
 
 def clock_kind(session: Session, key: str) -> ClockKind:
     return clock_kinds(session)[key]
+
+
+def rule_changes(session: Session) -> dict[str, ClockRule]:
+    """The Bureau's stored choices by clock kind: the rule, when and by whom."""
+    return {row.kind: row for row in session.scalars(select(ClockRule))}
+
+
+def set_clock_rule(session: Session, key: str, rule: str, *, actor: User, now: datetime) -> bool:
+    """Count the `key` clock by `rule` (workdays | calendar_days) from now on; requests already
+    filed keep the rule they were filed under. Only the clocks in CONFIGURABLE may change.
+    Returns False when `rule` is already in force; raises Invalid for another key or rule."""
+    if key not in CONFIGURABLE:
+        raise Invalid({"kind": "该时限按工作日计算，不能修改" if key in CLOCK_KINDS else "没有该时限"})
+    if rule not in RULES:
+        raise Invalid({"rule": f"计算方式应为 {'、'.join(RULES)} 之一"})
+    before = clock_kind(session, key).rule
+    if before == rule:
+        return False
+    row = session.get(ClockRule, key)
+    if row is None:
+        row = ClockRule(kind=key)
+        session.add(row)
+    row.rule, row.changed_at, row.changed_by = rule, now, actor.username
+    audit.record(session, action="clock:rule", actor=actor, now=now, target=key, details={"from": before, "to": rule})
+    session.flush()
+    return True

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import adjustments, audit, open_review
+from .authz import OPEN_CATALOG
 from .entry_input import (
     FIELD_LABELS,
     RESOURCE_CODE,
@@ -29,7 +30,7 @@ from .entry_input import (
 from .errors import Invalid
 from .release import CLEARANCES, release_problems
 from .models import DataItem, Department, Entry, EntryFile, EntryVersion, User
-from .vocab import N_, EntryStatus
+from .vocab import N_, EntryStatus, OpenType
 
 __all__ = [  # the catalog's public names, including those of entry_input
     "FIELD_LABELS", "EntryFields", "ItemFields", "create_entry", "entry_history",
@@ -77,26 +78,36 @@ def create_entry(
     entry = Entry(slug=slug, resource_code=code, department=department, status=status, created_at=now, updated_at=now, version=0)
     session.add(entry)
     _assign(entry, fields)
+    if fields.open_type in OPEN_CATALOG:  # in effect only once reviewed (`open_review`)
+        entry.open_type, entry.open_condition = OpenType.CLOSED, ""
     if status == EntryStatus.PUBLISHED and entry.publish_date is None:
         entry.publish_date = now.date()
     session.flush()
     _record(session, entry, action="create", changes=_diff({}, snapshot(entry)), actor=actor, actor_name=actor_name, now=now)
+    open_review.file_proposal(session, entry, fields.open_type, fields.open_condition, actor=actor, actor_name=actor_name, now=now)
     return entry
 
 
 def update_entry(session: Session, entry: Entry, fields: EntryFields, *, actor: User | None, now: datetime, actor_name: str = "") -> bool:
-    """Apply `fields` to `entry`; records a version and returns True only if anything changed."""
+    """Apply `fields` to `entry`; records a version and returns True only if anything changed.
+    An open type that needs review is not applied but proposed to the reviewers (`open_review`),
+    which counts as a change."""
     before = snapshot(entry)
+    in_effect = entry.open_type, entry.open_condition
+    held = open_review.needs_review(entry, fields.open_type, fields.open_condition)
+    proposal = open_review.pending(session, entry)
     _assign(entry, fields)
+    if held:
+        entry.open_type, entry.open_condition = in_effect
     changes = _diff(before, snapshot(entry))
-    if not changes:
-        return False
-    if entry.status == EntryStatus.PUBLISHED and (problems := release_problems(entry)):
+    if held and entry.status == EntryStatus.PUBLISHED and (problems := release_problems(entry, fields.open_type)):
         raise Invalid({"open_type": "资源已发布，改为开放前须先处理其文件：" + "；".join(problems)})
-    entry.updated_at = now
-    session.flush()
-    _record(session, entry, action="update", changes=changes, actor=actor, actor_name=actor_name, now=now)
-    return True
+    if changes:
+        entry.updated_at = now
+        session.flush()
+        _record(session, entry, action="update", changes=changes, actor=actor, actor_name=actor_name, now=now)
+    proposed = open_review.file_proposal(session, entry, fields.open_type, fields.open_condition, actor=actor, actor_name=actor_name, now=now)
+    return bool(changes) or proposed is not proposal
 
 
 def publish_entry(session: Session, entry: Entry, *, actor: User | None, now: datetime) -> None:
@@ -215,6 +226,7 @@ def _record(session: Session, entry: Entry, *, action: str, changes: list[dict[s
         target=f"{entry.resource_code} {entry.title}", details={"version": entry.version, "fields": [c["field"] for c in changes]},
     )
     session.flush()
+    adjustments.close_for_entry(session, entry, now=now)  # an adjustment naming it may now be done (Art. 10)
 
 
 def entry_history(session: Session, entry: Entry) -> list[EntryVersion]:

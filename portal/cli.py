@@ -289,5 +289,25 @@ def audit_verify() -> None:
     click.echo(_("审计日志共 %(rows)d 条，哈希链完整。") % {"rows": result.rows})
 
 
+@main.command(context_settings=CONTEXT, help=_("定时任务（由 cron 每半小时运行）：到期前2个工作日和超期当日写入站内提醒，配置了 PORTAL_SMTP_HOST 时同时发送邮件。可重复运行。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def tick() -> None:
+    from .calendars import current_calendar
+    from .data_requests import china_day
+    from .notifications import SmtpSettings, send_pending
+    from .notifications import tick as write_notices
+
+    moment = _now()
+    with _session() as (app, session):
+        report = write_notices(session, current_calendar(session), china_day(moment), moment)
+        session.commit()  # the notices stand even when the mail server is down
+        mail = send_pending(session, SmtpSettings.from_config(app.config), now=moment)
+        session.commit()
+    click.echo(
+        _("提醒：新写入 %(written)d 条（%(users)d 人），发送邮件 %(sent)d 封，失败 %(failed)d 封。")
+        % {"written": report.written, "users": report.users, "sent": mail.sent, "failed": mail.failed}
+    )
+
+
 if __name__ == "__main__":
     main()

@@ -61,6 +61,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("HOST", "127.0.0.1", "`portal serve` 监听的地址。"),
     Setting("PORT", 5000, "`portal serve` 监听的端口。", int),
+    Setting("SMTP_HOST", "", "发送期限提醒邮件的 SMTP 服务器；不设置则不发邮件，提醒只在站内显示。"),
+    Setting("SMTP_PORT", 587, "SMTP 端口：587（STARTTLS）、465（全程 TLS）或 25。", int),
+    Setting("SMTP_USER", "", "SMTP 登录用户名；为空时不登录。"),
+    Setting("SMTP_PASSWORD", "", "SMTP 登录密码（或授权码）。"),
+    Setting("SMTP_FROM", "", "提醒邮件的发件人地址，如 noreply@example.gov.cn；为空时用 SMTP_USER。"),
+    Setting("SMTP_STARTTLS", True, "连接后用 STARTTLS 加密（端口 465 总是加密）；仅在内网无加密的中继上关闭。", _bool),
 )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import catalog
+from . import catalog, open_review
 from .accounts import create_department, department_by_code
 from .errors import Invalid, PortalError
 from .files import FileStore
@@ -32,6 +32,9 @@ from .resources import clear_file
 from .vocab import DATA_TYPE_OF_FIELD_TYPE, EntryStatus
 
 IMPORTER = "数据包导入"
+# A package's open type was settled where the package was made (the sample datasets of a new
+# install): loading records it as reviewed, unless a file still has unresolved findings.
+IMPORTED_REVIEW = "数据包随附的开放属性，导入时按已审查记录；文件扫描结果见本记录"
 
 
 @dataclass
@@ -131,6 +134,7 @@ def load_package(session: Session, folder: Path, *, store: FileStore, now: datet
         clearance = resource.get("clearance") or {}
         if record.findings and not record.clearance and clearance.get("basis"):
             clear_file(session, record, basis=clearance["basis"], note=clearance.get("note", ""), actor=None, now=now)
+    open_review.record_imported(session, entry, conclusion=IMPORTED_REVIEW, actor_name=IMPORTER, now=now)
     if action == "unchanged" and entry.version != version:
         action = "updated"
     return Loaded(name, action, entry, warnings=release_problems(entry))

@@ -82,23 +82,30 @@ def package_path(record: EntryFile) -> str:
     return f"files/{record.name}"
 
 
-def entry_descriptor(entry: Entry, files: Sequence[EntryFile], *, hidden: Collection[str] = (), path_of: Callable[[EntryFile], str] = package_path) -> dict[str, Any]:
+def entry_descriptor(
+    entry: Entry, files: Sequence[EntryFile], *, hidden: Collection[str] = (), path_of: Callable[[EntryFile], str] = package_path,
+    grant_code: str = "",
+) -> dict[str, Any]:
     """The entry as a Frictionless data package: its catalog metadata in the `catalog` property
     (the form `datapackages.load_package` reads back) and each file as a resource; a table's
-    schema omits the `hidden` columns, as do the data it points to."""
+    schema omits the `hidden` columns, as do the data it points to. Under a grant each table
+    ends with the grant's code column, as `derived_file` writes it, and the package names the
+    grant."""
     taken: set[str] = set()
     resources = []
     for record in files:
         resource: dict[str, Any] = {"name": resource_name(record, taken), "title": record.title or record.name, "path": path_of(record)}
         if record.tabular:
             fields = [f for f in (record.table_schema or {}).get("fields", []) if f["name"] not in hidden]
+            if grant_code:
+                fields.append({"name": GRANT_COLUMN, "type": "string", "constraints": {"enum": [grant_code]}})
             resource.update(format="csv", mediatype="text/csv", encoding="utf-8", schema={"fields": fields, "missingValues": [""]})
             if record.clearance:
                 resource["clearance"] = {"basis": record.clearance, "label": CLEARANCES[record.clearance], "note": record.clearance_note}
         else:
             resource.update(format=record.format, bytes=record.size, hash=f"sha256:{record.sha256}")
         resources.append(resource)
-    return {
+    descriptor = {
         "name": entry.slug,
         "title": entry.title,
         "description": entry.abstract,
@@ -108,6 +115,9 @@ def entry_descriptor(entry: Entry, files: Sequence[EntryFile], *, hidden: Collec
         "catalog": catalog_metadata(entry),
         "resources": resources,
     }
+    if grant_code:
+        descriptor["grant"] = grant_code
+    return descriptor
 
 
 def catalog_metadata(entry: Entry) -> dict[str, Any]:
@@ -134,17 +144,17 @@ def catalog_metadata(entry: Entry) -> dict[str, Any]:
     }
 
 
-def package_zip(store: FileStore, entry: Entry, files: Sequence[EntryFile], *, hidden: Collection[str] = ()) -> Path:
+def package_zip(store: FileStore, entry: Entry, files: Sequence[EntryFile], *, hidden: Collection[str] = (), grant_code: str = "") -> Path:
     """A ZIP of `datapackage.json` and every file of the package, built on first use; the same
-    entry and files give a byte-identical archive."""
-    descriptor = entry_descriptor(entry, files, hidden=hidden)
+    entry and files give a byte-identical archive. Under a grant, only tables, each stamped."""
+    descriptor = entry_descriptor(entry, files, hidden=hidden, grant_code=grant_code)
     text = json.dumps(descriptor, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
     path = store.derived / f"{_digest(DERIVED_VERSION, 'zip', text.decode('utf-8'), *(f.sha256 for f in files))}.zip"
     if path.exists():
         return path
     members: list[tuple[str, Path | bytes]] = [("datapackage.json", text)]
     for record in files:
-        source = derived_file(store, record, "csv", hidden=hidden) if record.tabular else store.path(record.sha256)
+        source = derived_file(store, record, "csv", hidden=hidden, grant_code=grant_code) if record.tabular else store.path(record.sha256)
         members.append((package_path(record), source))
     store.derived.mkdir(parents=True, exist_ok=True)
     temporary = store.temporary()

@@ -188,13 +188,13 @@ def parse_entry(data: Mapping[str, Any]) -> EntryFields:
         items=items,
         **fields,
     )
-    errors.update(_rule_errors(entry))
+    errors.update(rule_errors(entry))
     if errors:
         raise Invalid(errors)
     return entry
 
 
-def _rule_errors(entry: EntryFields) -> dict[str, str]:
+def rule_errors(entry: EntryFields | Any) -> dict[str, str]:
     """The Measures' rules between fields (Art. 13, 16, 23)."""
     errors = {}
     if entry.share_type == ShareType.NONE and not entry.legal_basis:

@@ -231,7 +231,7 @@ class EntryVersion(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     actor: Mapped[str] = mapped_column(String(100))  # shown name at the time, e.g. "数据包导入"
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    action: Mapped[str] = mapped_column(String(20))  # create | update | publish | withdraw | file
+    action: Mapped[str] = mapped_column(String(20))  # create | update | publish | withdraw | file | review
     changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
@@ -436,7 +436,7 @@ class OpenReview(Base):
     proposed: Mapped[OpenType] = mapped_column(choice(OpenType))
     previous: Mapped[OpenType] = mapped_column(choice(OpenType))
     open_condition: Mapped[str] = mapped_column(Text, default="")
-    state: Mapped[str] = mapped_column(String(20), index=True)  # pending | approved | rejected | superseded
+    state: Mapped[str] = mapped_column(String(20), index=True)  # pending | approved | rejected | withdrawn
     version: Mapped[int] = mapped_column(Integer, default=0)
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -20,19 +20,21 @@ CLEARANCES = {
 }
 
 
-def closed_columns(entry: Entry) -> set[str]:
+def closed_columns(entry: Entry, open_type: OpenType | None = None) -> set[str]:
     """Field names of data items that are never released to the public (their own open type
-    is narrower than 无条件开放): personal information found only there is not released either."""
-    return {i.name for i in entry.items if (i.open_type or entry.open_type) != OpenType.OPEN}
+    is narrower than 无条件开放): personal information found only there is not released either.
+    `open_type` is the entry's type to judge by (the one in effect unless given: a reviewer
+    judges by the proposed one)."""
+    return {i.name for i in entry.items if (i.open_type or open_type or entry.open_type) != OpenType.OPEN}
 
 
-def file_problems(record: EntryFile) -> list[str]:
+def file_problems(record: EntryFile, open_type: OpenType | None = None) -> list[str]:
     """Why `record` may not be released, in Chinese; empty when it may."""
     problems = []
     if not record.valid:
         count = (record.report or {}).get("error_count", 0)
         problems.append(f"数据未通过校验（{count} 个错误）")
-    closed = closed_columns(record.entry)
+    closed = closed_columns(record.entry, open_type)
     exposed = [f for f in record.findings or [] if f["column"] not in closed]
     if exposed and not record.clearance:
         kinds = "、".join(dict.fromkeys(f["label"] for f in exposed))
@@ -45,16 +47,17 @@ def masked_copy(record: EntryFile, files: list[EntryFile]) -> EntryFile | None:
     return next((f for f in files if f.derived_from_id == record.id and f.clearance == "masked"), None)
 
 
-def release_problems(entry: Entry) -> list[str]:
-    """What stops `entry` from being released to the open catalog; empty when nothing does, and
-    always empty for entries outside the open catalog."""
-    if entry.open_type not in OPEN_CATALOG:
+def release_problems(entry: Entry, open_type: OpenType | None = None) -> list[str]:
+    """What stops `entry` from being released to the open catalog as `open_type` (the type in
+    effect unless given); empty when nothing does, and always empty outside the open catalog."""
+    open_type = open_type or entry.open_type
+    if open_type not in OPEN_CATALOG:
         return []
     problems = []
     for record in entry.files:
-        found = file_problems(record)
+        found = file_problems(record, open_type)
         copy = masked_copy(record, entry.files)
-        if found and record.valid and copy is not None and not file_problems(copy):
+        if found and record.valid and copy is not None and not file_problems(copy, open_type):
             continue  # the masked copy is what the public gets
         problems += [f"{record.name}：{problem}" for problem in found]
     return problems

@@ -99,6 +99,8 @@ def parse_year_file(text: str) -> OfficialYear:
         raise CalendarFileError([*errors, "year 应为 2000 至 2100 之间的年份整数，如 2027"])
     if not isinstance(source, str) or not source.strip():
         errors.append("source 应填写通知的发文字号，如“国办发明电〔2026〕X号”")
+    elif len(source.strip()) > 300:
+        errors.append("source 不能超过 300 个字符")
     days: dict[str, set[date]] = {key: set() for key in _LISTS}
     for key, name in _LISTS.items():
         items = data.get(key, [])

@@ -11,6 +11,7 @@ from pathlib import Path
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from portal import open_review
 from portal.accounts import create_department, create_user
 from portal.catalog import EntryFields, ItemFields, create_entry
 from portal.codes import USCC_CHARSET, org_code_check_char, uscc_check_char
@@ -106,6 +107,12 @@ ROLE_USERS = {
 }
 
 
+def reviewed(session: Session, entry: Entry) -> Entry:
+    """`entry` with the open type its department asked for in effect, as if reviewed (`open_review`)."""
+    open_review.record_imported(session, entry, conclusion="测试数据，开放属性视为已审查", actor_name="测试", now=NOW)
+    return entry
+
+
 def build_world(session: Session, users: tuple[str, ...] = tuple(ROLE_USERS)) -> World:
     dept_a = create_department(session, name="甲局", code=make_uscc(1), parent=None, now=NOW)
     dept_b = create_department(session, name="乙局", code=make_uscc(2), parent=None, now=NOW)
@@ -127,6 +134,7 @@ def build_world(session: Session, users: tuple[str, ...] = tuple(ROLE_USERS)) ->
             now=NOW,
             status=EntryStatus.PUBLISHED if status == EntryStatus.PUBLISHED else EntryStatus.DRAFT,
         )
+        reviewed(session, entry)
         entry.status = status
         world.entries.append(entry)
     session.commit()

@@ -30,8 +30,9 @@ def test_catalog_changes_are_recorded_in_their_transaction(session: Session, wor
 
     entry = catalog.create_entry(session, department=world.dept_a, fields=entry_fields(title="新的资源"), actor=world.users["editor_a"], now=NOW)
     session.commit()
-    event = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
-    assert event is not None and event.action == "entry:create" and event.actor == "editor_a" and event.role == "editor"
+    event, proposal = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).all()[1::-1]
+    assert event.action == "entry:create" and event.actor == "editor_a" and event.role == "editor"
+    assert proposal.action == "review:propose" and proposal.details["to"] == "open"  # open only once reviewed
     assert event.department_id == world.dept_a.id and entry.resource_code in event.target
     assert "title" in event.details["fields"] and event.details["version"] == 1
     assert audit.verify(session).ok

@@ -6,9 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from portal import catalog, entry_input
+from portal import catalog, entry_input, open_review
 from portal.accounts import create_department
 from portal.errors import Invalid
 from portal.models import EntryVersion
@@ -156,6 +156,7 @@ def test_every_change_is_versioned_with_old_and_new_values(session: Session) -> 
 def _as_input(entry: Any) -> dict[str, Any]:
     data = {key: getattr(entry, key) for key in catalog.FIELD_LABELS if hasattr(entry, key) and key not in ("items", "files", "department", "status")}
     data["items"] = [{"title": i.title, "name": i.name, "data_type": i.data_type, "length": i.length, "description": i.description} for i in entry.items]
+    data["open_type"], data["open_condition"] = open_review.proposed_open_type(object_session(entry), entry)  # as the form shows it
     return data
 
 
@@ -176,5 +177,5 @@ def test_publish_needs_items_and_a_second_click_changes_nothing(session: Session
 
 def test_security_levels_closed_only() -> None:
     for level in (SecurityLevel.IMPORTANT, SecurityLevel.CORE):
-        assert entry_input._rule_errors(entry_fields(security_level=level, open_type=OpenType.OPEN))
-        assert not entry_input._rule_errors(entry_fields(security_level=level, open_type=OpenType.CLOSED))
+        assert entry_input.rule_errors(entry_fields(security_level=level, open_type=OpenType.OPEN))
+        assert not entry_input.rule_errors(entry_fields(security_level=level, open_type=OpenType.CLOSED))

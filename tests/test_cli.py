@@ -105,3 +105,72 @@ def test_help_in_chinese_and_english(lang: str, words: list[str]) -> None:
         [sys.executable, "-m", "portal.cli", "users", "create", "--help"], env={**os.environ, "PORTAL_LANG": lang}, capture_output=True, text=True
     )
     assert "--department" in users.stdout and "editor" in users.stdout
+
+
+def test_tick_writes_notices_once_and_emails_them(
+    database_url: str, engine: Engine, tmp_path: Path, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime, timezone
+
+    from portal import data_requests
+    from portal.models import Notification
+    from portal.vocab import EntryStatus, OpenType, ShareType
+
+    from .support import build_world
+    from .test_notifications import running_smtp
+
+    for key, value in {"PORTAL_DATABASE_URL": database_url, "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"), "PORTAL_LANG": "zh"}.items():
+        monkeypatch.setenv(key, value)
+    world = build_world(session)
+    world.users["provider_a"].email = "provider@a.example"
+    entry = world.entry(ShareType.CONDITIONAL, OpenType.CLOSED, EntryStatus.PUBLISHED)
+    data_requests.submit(session, entry, kind="share", requester=world.users["editor_b"], purpose="核验企业登记信息",
+                         duty="履职依据", items=["station"], now=datetime.now(timezone.utc))
+    session.commit()  # whatever today is, acceptance is due in 2 working days: provider_a and admin_a are told
+    runner = CliRunner()
+
+    result = runner.invoke(main, ["tick"])  # no PORTAL_SMTP_HOST: in-app only
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "提醒：新写入 2 条（2 人），发送邮件 0 封，失败 0 封。"
+
+    with running_smtp() as smtp:
+        monkeypatch.setenv("PORTAL_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("PORTAL_SMTP_PORT", str(smtp.port))
+        monkeypatch.setenv("PORTAL_SMTP_FROM", "noreply@zone.example")
+        monkeypatch.setenv("PORTAL_SMTP_STARTTLS", "false")
+        result = runner.invoke(main, ["tick"])
+        assert result.exit_code == 0, result.output
+        assert result.output.strip() == "提醒：新写入 0 条（0 人），发送邮件 1 封，失败 0 封。"
+        assert [recipients for recipients, _message in smtp.messages] == [["provider@a.example"]]
+        assert runner.invoke(main, ["tick"]).output.strip() == "提醒：新写入 0 条（0 人），发送邮件 0 封，失败 0 封。"
+    session.expire_all()
+    assert len(session.scalars(select(Notification)).all()) == 2
+
+
+def test_tick_survives_a_mail_server_that_is_down(database_url: str, engine: Engine, tmp_path: Path, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    from datetime import datetime, timezone
+
+    from portal import data_requests
+    from portal.models import Notification
+    from portal.vocab import EntryStatus, OpenType, ShareType
+
+    from .support import build_world
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    for key, value in {"PORTAL_DATABASE_URL": database_url, "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"), "PORTAL_LANG": "zh",
+                       "PORTAL_SMTP_HOST": "127.0.0.1", "PORTAL_SMTP_PORT": str(closed), "PORTAL_SMTP_STARTTLS": "false"}.items():
+        monkeypatch.setenv(key, value)
+    world = build_world(session)
+    world.users["provider_a"].email = "provider@a.example"
+    entry = world.entry(ShareType.CONDITIONAL, OpenType.CLOSED, EntryStatus.PUBLISHED)
+    data_requests.submit(session, entry, kind="share", requester=world.users["editor_b"], purpose="核验企业登记信息",
+                         duty="履职依据", items=["station"], now=datetime.now(timezone.utc))
+    session.commit()
+    result = CliRunner().invoke(main, ["tick"])
+    assert result.exit_code == 0, result.output
+    assert "新写入 2 条（2 人），发送邮件 0 封，失败 1 封" in result.output and "provider@a.example" not in result.output
+    session.expire_all()
+    assert [n.emailed_at for n in session.scalars(select(Notification))] == [None, None]  # kept, and retried next tick

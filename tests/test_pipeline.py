@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal import open_review
 from portal.catalog import create_entry, publish_entry, update_entry
 from portal.codes import id_check_char
 from portal.errors import Invalid
@@ -45,6 +46,7 @@ def store(tmp_path: Path) -> FileStore:
 @pytest.fixture
 def draft(session: Session, world: World) -> Entry:
     entry = create_entry(session, department=world.dept_a, fields=entry_fields(), actor=None, now=NOW)
+    open_review.record_imported(session, entry, conclusion="开放属性已审查", actor_name="测试", now=NOW)  # open before its data arrives
     session.commit()
     return entry
 
@@ -141,6 +143,7 @@ PERSONAL = (
 def _personal_entry(session: Session, world: World, store: FileStore) -> tuple[Entry, EntryFile]:
     fields = entry_fields(items=[])
     entry = create_entry(session, department=world.dept_a, fields=fields, actor=None, now=NOW)
+    open_review.record_imported(session, entry, conclusion="开放属性已审查", actor_name="测试", now=NOW)
     return entry, _ingest(session, store, entry, PERSONAL, name="人员.csv")
 
 

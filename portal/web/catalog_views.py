@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, Response, redirect, render_template, request, session, url_for
 
-from .. import audit, browse, data_requests
+from .. import audit, browse, data_requests, open_review
 from ..authz import Action, can
 from ..catalog import FIELD_LABELS, entry_history, entry_warnings
 from ..exports import FORMATS
@@ -58,6 +58,9 @@ def entry_page(slug: str) -> str:
         audit.record(db, action="data:view", actor=viewer(), now=now(), target=f"{entry.resource_code} {entry.title}",
                      details={"preview": [f.id for f in files if f.normalised_sha256]})
         db.commit()
+    review = open_review.pending(db, entry)
+    review = review if review is not None and open_review.may_see(viewer(), review) else None
+    wanted = review.proposed if review else entry.open_type  # files are judged by the type the department asks for
     previews = {}
     for record in files:
         if record.normalised_sha256:
@@ -67,8 +70,9 @@ def entry_page(slug: str) -> str:
         "catalog/entry.html",
         entry=entry,
         files=files,
-        problems={f.id: file_problems(f) for f in files},
-        release_problems=release_problems(entry) if entry.status != EntryStatus.PUBLISHED else [],
+        problems={f.id: file_problems(f, wanted) for f in files},
+        release_problems=release_problems(entry, wanted) if entry.status != EntryStatus.PUBLISHED or review else [],
+        review=review,
         warnings=entry_warnings(entry),
         previews=previews,
         hidden=hidden,

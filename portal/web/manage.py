@@ -11,7 +11,7 @@ from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from .. import browse, catalog
+from .. import browse, catalog, open_review
 from ..authz import Action, can
 from ..errors import Invalid
 from ..models import Department, Entry
@@ -42,6 +42,7 @@ def entry_values(entry: Entry) -> dict[str, Any]:
     values: dict[str, Any] = {key: getattr(entry, key) for key in catalog.FIELD_LABELS if hasattr(entry, key) and key not in ("items", "files", "department", "status")}
     values["keywords"] = "、".join(entry.keywords)
     values["related_codes"] = " ".join(entry.related_codes)
+    values["open_type"], values["open_condition"] = open_review.proposed_open_type(db_session(), entry)  # what the department asked for
     values["items"] = [
         {k: getattr(i, k) for k in ITEM_FIELDS[:7]}
         | {k: (i.constraints or {}).get(k, "") for k in ("required", "unique", "pattern")}

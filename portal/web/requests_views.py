@@ -13,7 +13,7 @@ from flask_login import login_required
 
 from .. import browse
 from .. import data_requests as dr
-from ..calendars import current_calendar
+from ..calendars import clock_kind, current_calendar
 from ..errors import Invalid
 from ..exports import FORMATS
 from .common import db_session, now, viewer
@@ -50,7 +50,8 @@ def new_request(slug: str) -> Any:
             db.commit()
             flash(gettext("申请已提交，等待提供部门受理"))
             return redirect(url_for("requests.show", request_id=made.id))
-    return render_template("requests/new.html", entry=entry, kind=kind, errors=errors, form=request.form), (400 if errors else 200)
+    clock = clock_kind(db, f"{kind}_request")
+    return render_template("requests/new.html", entry=entry, kind=kind, clock=clock, errors=errors, form=request.form), (400 if errors else 200)
 
 
 @bp.get("/requests/<int:request_id>")

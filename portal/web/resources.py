@@ -217,26 +217,44 @@ def download_as(slug: str, file_id: int, fmt: str) -> Response:
     return _send(path, record=record, fmt=fmt, mimetype=FORMATS[fmt].mimetype, etag=path.stem, grant=grant)
 
 
+def _package_access(slug: str) -> tuple[Entry, set[str], list[EntryFile], Grant | None]:
+    """The package a viewer gets: the entry's own released files, or under a grant only its
+    valid tables without the items not granted."""
+    entry = _entry(slug)
+    if can(viewer(), Action.DOWNLOAD, entry):
+        hidden = hidden_columns(viewer(), entry)
+        return entry, hidden, _package_files(entry, hidden), None
+    grant = data_requests.active_grant(db_session(), viewer(), entry, data_requests.china_day(now()))
+    if grant is None:
+        require(Action.DOWNLOAD, entry)
+    assert grant is not None
+    return entry, {i.name for i in entry.items} - set(grant.items), [f for f in entry.files if f.tabular and f.valid], grant
+
+
 @bp.get("/catalog/<slug>/datapackage.json")
 def datapackage(slug: str) -> Response:
     """The entry as a Frictionless data package whose resources point at this portal's downloads."""
-    entry = _entry(slug, Action.DOWNLOAD)
-    hidden = hidden_columns(viewer(), entry)
-    files = _package_files(entry, hidden)
+    entry, hidden, files, grant = _package_access(slug)
 
     def path_of(record: EntryFile) -> str:
         if record.tabular:
             return url_for("resources.download_as", slug=slug, file_id=record.id, fmt="csv", _external=True)
         return url_for("resources.download", slug=slug, file_id=record.id, name=record.name, _external=True)
 
-    descriptor = entry_descriptor(entry, files, hidden=hidden, path_of=path_of)
+    descriptor = entry_descriptor(entry, files, hidden=hidden, path_of=path_of, grant_code=grant.code if grant else "")
     return Response(json.dumps(descriptor, ensure_ascii=False, indent=2), mimetype="application/json")
 
 
 @bp.get("/catalog/<slug>/package.zip")
 def package(slug: str) -> Response:
-    """datapackage.json with every released file, as one ZIP."""
-    entry = _entry(slug, Action.DOWNLOAD)
-    hidden = hidden_columns(viewer(), entry)
-    path = package_zip(file_store(), entry, _package_files(entry, hidden), hidden=hidden)
-    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=f"{entry.slug}.zip", conditional=True, etag=path.stem, max_age=0)
+    """datapackage.json with every released file (under a grant: every granted table), as one ZIP;
+    a package of non-public data is recorded in the audit trail like any download of it."""
+    entry, hidden, files, grant = _package_access(slug)
+    path = package_zip(file_store(), entry, files, hidden=hidden, grant_code=grant.code if grant else "")
+    if grant is not None or beyond_public(viewer(), entry):
+        details: dict[str, Any] = {"package": [f.id for f in files]} | ({"grant": grant.code} if grant else {})
+        audit.record(db_session(), action="data:download", actor=viewer(), now=now(), purpose=grant.purpose if grant else "",
+                     target=f"{entry.resource_code} {entry.title}", details=details)
+        db_session().commit()
+    name = f"{entry.slug}-{grant.code}.zip" if grant else f"{entry.slug}.zip"
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=name, conditional=True, etag=path.stem, max_age=0)

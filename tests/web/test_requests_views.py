@@ -3,6 +3,8 @@ accepts and decides, a stale click answers 409, and each side finds its work on 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,8 +69,11 @@ def test_open_request_by_a_citizen(client: FlaskClient, world: World) -> None:
     assert "我的待办" in client.get("/work").get_data(as_text=True)
 
 
-def test_data_is_served_under_the_grant_only(client: FlaskClient, world: World, session: Session) -> None:
+def test_data_is_served_under_the_grant_only(client: FlaskClient, world: World, session: Session, tmp_path: Path) -> None:
     import io
+    import zipfile
+
+    import frictionless
     from datetime import date, datetime, timezone
 
     from portal import data_requests as dr
@@ -104,6 +109,20 @@ def test_data_is_served_under_the_grant_only(client: FlaskClient, world: World, 
     assert client.get(f"/catalog/{entry.slug}/files/{file_id}/a.csv").status_code == 403  # no unstamped original
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "data:download").order_by(AuditEvent.id.desc())).first()
     assert event is not None and event.details["grant"] == grant.code and event.purpose == "核验站点"
+
+    descriptor = client.get(f"/catalog/{entry.slug}/datapackage.json").get_json()  # the package too: granted items, stamped
+    assert descriptor["grant"] == grant.code
+    assert [f["name"] for f in descriptor["resources"][0]["schema"]["fields"]] == ["station", "授权编号"]
+    with client.get(f"/catalog/{entry.slug}/package.zip") as response:
+        assert response.status_code == 200 and grant.code in response.headers["Content-Disposition"]
+        archive = zipfile.ZipFile(io.BytesIO(response.data))
+        table = next(n for n in archive.namelist() if n.startswith("data/"))
+        assert archive.read(table).decode("utf-8") == f"station,授权编号\r\n甲站,{grant.code}\r\n"
+        archive.extractall(tmp_path)
+    report = frictionless.Package(str(tmp_path / "datapackage.json")).validate()
+    assert report.valid, report.flatten(["type", "note"])
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "data:download").order_by(AuditEvent.id.desc())).first()
+    assert event is not None and event.details["grant"] == grant.code and "package" in event.details
 
     grant.expires_on = date(2020, 1, 1)  # expired: nothing more is served
     session.commit()

@@ -21,7 +21,7 @@ from portal.catalog import ItemFields, create_entry
 from portal.models import DownloadCount, Entry, EntryFile
 from portal.vocab import DataType, EntryStatus, OpenType, ShareType
 
-from ..support import NOW, World, csrf_token, entry_fields, login
+from ..support import NOW, World, csrf_token, entry_fields, login, reviewed
 
 DATA = "station,aqi,remark\r\n明珠广场,64,=HYPERLINK(\"http://x\")\r\n管委会,80,-4.4\r\n"
 
@@ -33,7 +33,7 @@ def entry(session: Session, world: World) -> Entry:
         ItemFields("空气质量指数", "aqi", DataType.I),
         ItemFields("备注", "remark", DataType.C, open_type=OpenType.CLOSED),
     ]
-    made = create_entry(session, department=world.dept_a, fields=entry_fields(items=items), actor=None, now=NOW, status=EntryStatus.PUBLISHED)
+    made = reviewed(session, create_entry(session, department=world.dept_a, fields=entry_fields(items=items), actor=None, now=NOW, status=EntryStatus.PUBLISHED))
     session.commit()
     return made
 
@@ -163,7 +163,7 @@ PERSONAL = "name,phone\r\n张三丰,13812345678\r\n李四,13398053857\r\n"
 
 
 def test_personal_information_is_withheld_until_masked(client: FlaskClient, session: Session, world: World) -> None:
-    entry = create_entry(session, department=world.dept_a, fields=entry_fields(items=[]), actor=None, now=NOW, status=EntryStatus.PUBLISHED)
+    entry = reviewed(session, create_entry(session, department=world.dept_a, fields=entry_fields(items=[]), actor=None, now=NOW, status=EntryStatus.PUBLISHED))
     session.commit()
     file_id = _uploaded(client, entry, PERSONAL, "名单.csv")
     assert _get(client, f"/catalog/{entry.slug}/files/{file_id}").status_code == 404
@@ -188,7 +188,7 @@ def test_personal_information_is_withheld_until_masked(client: FlaskClient, sess
 
 
 def test_clearance_by_public_interest_through_the_page(client: FlaskClient, session: Session, world: World) -> None:
-    entry = create_entry(session, department=world.dept_a, fields=entry_fields(items=[]), actor=None, now=NOW, status=EntryStatus.PUBLISHED)
+    entry = reviewed(session, create_entry(session, department=world.dept_a, fields=entry_fields(items=[]), actor=None, now=NOW, status=EntryStatus.PUBLISHED))
     session.commit()
     file_id = _uploaded(client, entry, PERSONAL, "名单.csv")
     login(client, "admin_a")
