@@ -65,6 +65,14 @@ ACTIONS: dict[str, str] = {
     "review:reject": N_("审查不同意开放属性"),
     "review:withdraw": N_("撤回开放属性申请"),
     "clock:rule": N_("修改时限计算规则"),
+    "key:create": N_("创建API密钥"),
+    "key:revoke": N_("吊销API密钥"),
+    "realname:submit": N_("提交实名认证"),
+    "realname:approve": N_("通过实名认证"),
+    "realname:reject": N_("驳回实名认证"),
+    "quota:change": N_("修改调用配额"),
+    "department:create": N_("新建部门"),
+    "department:update": N_("修改部门"),
 }
 GENESIS = "0" * 64
 _LOCK_KEY = 0x617564697431  # "audit1": the PostgreSQL advisory lock of the chain

@@ -66,6 +66,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_USER", "", "SMTP 登录用户名；为空时不登录。"),
     Setting("SMTP_PASSWORD", "", "SMTP 登录密码（或授权码）。"),
     Setting("SMTP_FROM", "", "提醒邮件的发件人地址，如 noreply@example.gov.cn；为空时用 SMTP_USER。"),
+    Setting(
+        "PERSONAL_DATA_KEY",
+        None,
+        "加密实名认证中身份证号、联系电话的密钥（Fernet 密钥，44 个字符，可用 `portal keys new-secret` 生成）。"
+        "生产环境必须通过环境变量提供并另行备份：丢失后已加密的号码无法解密。未设置时在实例目录生成 personal_data_key 文件并复用。",
+    ),
+    Setting("QUOTA_STORE", "database", "调用配额计数的存储：database（默认，所有进程共用数据库）或 redis（多台应用服务器时使用）。"),
+    Setting("REDIS_URL", "redis://127.0.0.1:6379/0", "QUOTA_STORE=redis 时的 Redis 地址。"),
     Setting("SMTP_STARTTLS", True, "连接后用 STARTTLS 加密（端口 465 总是加密）；仅在内网无加密的中继上关闭。", _bool),
 )
 

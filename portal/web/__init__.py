@@ -21,7 +21,10 @@ from ..errors import PortalError
 from ..models import User
 from ..release import CLEARANCES
 from ..vocab import Choice
-from . import adjustments_views, audit_views, auth, bureau_views, catalog_views, manage, reports_views, requests_views, resources, reviews_views, work_views
+from . import (
+    adjustments_views, api_v1_views, audit_views, auth, bureau_views, catalog_views, ckan_views, keys_views, linked_data_views,
+    manage, realname_views, reports_views, requests_views, resources, reviews_views, work_views,
+)
 from .common import db_session, viewer
 
 LOCALES = ("zh", "en")
@@ -37,7 +40,11 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
+    # The APIs authenticate writes by API key only (`api_keys.require_scope`), never by the
+    # session cookie, so a forged cross-site request cannot write through them.
+    csrf.exempt(ckan_views.bp)
+    csrf.exempt(api_v1_views.bp)
     login = LoginManager(app)
     login.login_view = "auth.login"
     login.login_message = "请先登录"
@@ -86,6 +93,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(adjustments_views.bp)
     app.register_blueprint(reviews_views.bp)
     app.register_blueprint(bureau_views.bp)
+    app.register_blueprint(realname_views.bp)
+    app.register_blueprint(keys_views.bp)
+    app.register_blueprint(ckan_views.bp)
+    app.register_blueprint(api_v1_views.bp)
+    app.register_blueprint(linked_data_views.bp)
 
 
 ERROR_TITLES = {
