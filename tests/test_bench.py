@@ -136,3 +136,16 @@ def test_pipeline_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert download["cold_ratio_to_disk"] is None  # --no-cold
     assert {t["what"] for t in report["targets"]} >= {"utf-8 pipeline / Frictionless alone", "gbk pipeline peak RSS MB"}
     assert not (tmp_path / "work").exists()
+
+
+def test_workflow_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    """bench/workflows.py at a tiny size: every clock computed, tick idempotent, ratios printed."""
+    command = [sys.executable, str(ROOT / "bench" / "workflows.py"), "--requests", "40", "--reports", "10", "--repeat", "1", "--json"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["open_items"] == 50 and figures["tasks"] == 50 and figures["overdue"] > 0
+    paused = len(range(0, 40, 18))  # requests waiting for the requester to clarify
+    assert figures["provider_items"] == 50 - paused
+    assert figures["notices"] > 0 and figures["notices_again"] == 0 and figures["notices_in_db"] == figures["notices"]
+    assert all(figures[k] > 0 for k in ("all_tasks_ratio", "tick_first_ratio", "tick_again_ratio"))
