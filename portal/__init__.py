@@ -18,6 +18,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .config import load_settings, secret_key
     from .db import make_engine, make_sessionmaker
     from .files import FileStore
+    from .realname import make_cipher, personal_data_key
     from .search.setup import open_search, repair_on_start
 
     settings = load_settings(overrides=test_config)
@@ -34,7 +35,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
         BABEL_DEFAULT_LOCALE=settings["DEFAULT_LOCALE"],
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        PERSONAL_DATA_KEY=settings.get("PERSONAL_DATA_KEY") or personal_data_key(instance),
     )
+    # ID numbers and phones of real-name verification are encrypted with it (a bad key stops here).
+    app.extensions["portal.personal_data"] = make_cipher(app.config["PERSONAL_DATA_KEY"])
     engine = make_engine(settings["DATABASE_URL"])
     search = open_search(settings, engine)
     app.extensions["portal.engine"] = engine

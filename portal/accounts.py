@@ -1,7 +1,10 @@
 """Departments and users: creation, roles, passwords (argon2), public registration and login.
 
-Passwords are stored only as argon2id hashes. Login failures are counted per account and
-lock it for a while after too many; the message never says whether the account exists.
+Passwords are stored only as argon2id hashes. Besides the fixed rules (length, character
+classes, a short list of common passwords) every new password goes through zxcvbn, a strength
+estimator that runs here with its own dictionaries of common passwords, names and words: the
+password is never sent anywhere. Login failures are counted per account and lock it for a while
+after too many; the message never says whether the account exists.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from .codes import uscc_error
 from .errors import Invalid, LoginFailed, NotFound
@@ -32,6 +36,12 @@ COMMON_PASSWORDS = frozenset(
     {"password", "password1", "12345678", "123456789", "1234567890", "qwertyuiop", "11111111",
      "abc123456", "a123456789", "iloveyou", "admin123", "woaini1314", "qwerty123", "1q2w3e4r5t"}
 )
+# zxcvbn scores 0 (guessed in under 10^3 tries) to 4 (over 10^10); 3 is "safely unguessable" for an
+# online attack slowed by the lockout. It looks at the first 72 characters (its own limit).
+MIN_ZXCVBN_SCORE = 3
+_ZXCVBN_MAX_LENGTH = 72
+# Words an attacker of this portal tries first, next to the user's own names (pinyin of the site).
+_SITE_WORDS = ("hefei", "jingkai", "jingkaiqu", "zhengwu", "shuju", "kaifang", "gongxiang", "portal")
 
 
 def hash_password(password: str) -> str:
@@ -46,8 +56,12 @@ def generate_password() -> str:
             return password
 
 
-def password_problems(password: str, *, related: tuple[str, ...] = ()) -> list[str]:
-    """Why `password` is too weak, in Chinese; empty when it is acceptable."""
+def password_problems(password: str, *, related: tuple[str, ...] = (), names: tuple[str, ...] = ()) -> list[str]:
+    """Why `password` is too weak, in Chinese; empty when it is acceptable.
+
+    `related` (username, e-mail) may not appear in the password; they and `names` (the display
+    name) are also given to zxcvbn, which finds them inside the password in any case or with
+    substitutions, together with its common passwords and words."""
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(f"密码至少需要{MIN_PASSWORD_LENGTH}个字符")
@@ -62,7 +76,20 @@ def password_problems(password: str, *, related: tuple[str, ...] = ()) -> list[s
         if len(text) >= 4 and text in lowered:
             problems.append(N_("密码不能包含用户名或邮箱"))
             break
+    if N_("密码过于常见或简单") not in problems and _guessable(password, (*related, *names)):
+        problems.append(N_("密码容易被猜中：请避免常见密码、单词、姓名、日期和键盘顺序，可用几个不相关的词加数字和符号"))
     return problems
+
+
+def _guessable(password: str, user_inputs: tuple[str, ...]) -> bool:
+    """Whether zxcvbn (offline) scores `password` below MIN_ZXCVBN_SCORE, knowing the user's own words."""
+    words: list[str] = list(_SITE_WORDS)
+    for text in user_inputs:
+        text = text.strip().lower()
+        if text:
+            # the whole value and its parts of 3 or more characters: zhang.san@example.cn, zhang, san, example
+            words += [text, *(part for part in re.split(r"[^0-9a-z\u4e00-\u9fff]+", text) if len(part) >= 3)]
+    return zxcvbn(password[:_ZXCVBN_MAX_LENGTH], user_inputs=words)["score"] < MIN_ZXCVBN_SCORE
 
 
 def create_department(session: Session, *, name: str, code: str, parent: Department | None, now: datetime) -> Department:
@@ -107,7 +134,7 @@ def create_user(
     if role not in DEPARTMENT_ROLES and department is not None:
         errors["department"] = N_("该角色不隶属部门")
     password = password or generate_password()
-    if problems := password_problems(password, related=(username,)):
+    if problems := password_problems(password, related=(username,), names=(display_name,)):
         errors["password"] = "；".join(problems)
     if errors:
         raise Invalid(errors)
@@ -144,7 +171,7 @@ def register_public(
         errors["display_name"] = N_("请填写姓名或组织名称")
     elif len(display_name) > 100:
         errors["display_name"] = N_("名称不能超过100个字符")
-    if problems := password_problems(password, related=(email,)):
+    if problems := password_problems(password, related=(email,), names=(display_name,)):
         errors["password"] = "；".join(problems)
     if errors:
         raise Invalid(errors)
@@ -204,7 +231,8 @@ def _verify(password_hash: str, password: str) -> bool:
 def set_password(user: User, password: str | None = None) -> str:
     """Give `user` a new password (generated when not given) and unlock the account."""
     password = password or generate_password()
-    if problems := password_problems(password, related=(user.username,)):
+    related = tuple(text for text in (user.username, user.email) if text)
+    if problems := password_problems(password, related=related, names=(user.display_name or "",)):
         raise Invalid({"password": "；".join(problems)})
     user.password_hash = hash_password(password)
     user.failed_logins = 0

@@ -61,6 +61,15 @@ def keys_of(session: Session, user: User) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).where(ApiKey.user_id == user.id).order_by(ApiKey.id.desc())))
 
 
+def get_key(session: Session, key_id: int, *, viewer: User) -> ApiKey:
+    """One key, for its owner or the Bureau; NotFound for anyone else (which does not tell
+    whether the key exists)."""
+    row = session.get(ApiKey, key_id)
+    if row is None or (row.user_id != viewer.id and viewer.role != Role.BUREAU):
+        raise NotFound(N_("没有找到该密钥"))
+    return row
+
+
 def revoke_key(session: Session, user: User, key_id: int, *, now: datetime) -> ApiKey:
     """Revoke one of `user`'s keys (a second revocation changes nothing)."""
     row = session.get(ApiKey, key_id)

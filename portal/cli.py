@@ -289,6 +289,46 @@ def audit_verify() -> None:
     click.echo(_("审计日志共 %(rows)d 条，哈希链完整。") % {"rows": result.rows})
 
 
+@main.group(context_settings=CONTEXT, help=_("API密钥：为账户创建密钥，生成加密个人信息用的密钥。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def keys() -> None:
+    pass
+
+
+@keys.command("create", context_settings=CONTEXT, help=_("为账户创建一个API密钥并只显示这一次；写入权限（--scope write）只授予部门工作人员和区数据资源局。"))
+@click.argument("username")
+@click.option("--name", default="命令行创建", show_default=True, help=_("密钥名称（用途）。"))
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(["read", "write"]), help=_("权限，可重复；默认 read。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def keys_create(username: str, name: str, scopes: tuple[str, ...]) -> None:
+    from .accounts import user_by_username
+    from .api_keys import create_key
+    from .errors import Invalid, NotFound
+
+    with _session() as (_app, session):
+        try:
+            user = user_by_username(session, username)
+            row, key = create_key(session, user, name=name, scopes=list(scopes) or ["read"], now=_now())
+        except NotFound as error:
+            raise click.ClickException(error.message) from None
+        except Invalid as error:
+            _echo_errors(error.errors)
+            raise click.ClickException(_("没有创建密钥。")) from None
+        session.commit()
+    click.echo(_("已为 %(user)s 创建密钥 %(prefix)s…（%(scopes)s）：") % {"user": username, "prefix": row.prefix, "scopes": ", ".join(row.scopes)})
+    click.echo(key)
+    click.echo(_("密钥只显示这一次，请立即保存；在请求头 Authorization 或 X-API-Key 中携带。"), err=True)
+
+
+@keys.command("new-secret", context_settings=CONTEXT, help=_("生成一个新的 Fernet 密钥，用作 PORTAL_PERSONAL_DATA_KEY（加密身份证号等个人信息）。"))
+@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
+def keys_new_secret() -> None:
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode("ascii"))
+    click.echo(_("请通过环境变量 PORTAL_PERSONAL_DATA_KEY 提供并另行备份；更换密钥后，用旧密钥加密的号码无法解密。"), err=True)
+
+
 @main.command(context_settings=CONTEXT, help=_("定时任务（由 cron 每半小时运行）：到期前2个工作日和超期当日写入站内提醒，配置了 PORTAL_SMTP_HOST 时同时发送邮件。可重复运行。"))
 @click.help_option("-h", "--help", help=_("显示帮助并退出。"))
 def tick() -> None:
@@ -296,11 +336,13 @@ def tick() -> None:
     from .data_requests import china_day
     from .notifications import SmtpSettings, send_pending
     from .notifications import tick as write_notices
+    from .quotas import open_store
 
     moment = _now()
     with _session() as (app, session):
         report = write_notices(session, current_calendar(session), china_day(moment), moment)
         session.commit()  # the notices stand even when the mail server is down
+        open_store(app.config, app.extensions["portal.engine"]).sync(moment, force=True)  # Redis usage into the database
         mail = send_pending(session, SmtpSettings.from_config(app.config), now=moment)
         session.commit()
     click.echo(

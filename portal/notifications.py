@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import adjustments
+from . import adjustments, quotas
 from .models import Notification, User
 from .vocab import Role
 from .work import TASK_KINDS, Task, all_tasks
@@ -177,10 +177,12 @@ def write_notices(session: Session, tasks: Iterable[Task], *, now: datetime) -> 
 
 def tick(session: Session, calendar: Calendar, today: date, now: datetime) -> TickReport:
     """The periodic work of `portal tick`: close the catalog adjustments whose entries were all
-    updated (the catalog does so as it changes; this catches anything it missed), then the
+    updated (the catalog does so as it changes; this catches anything it missed), delete expired
+    quota counters, then the
     notices of every open task as of `today`. The caller commits, then sends the e-mails
     (`send_pending`) outside this transaction."""
     adjustments.close_updated(session, now)
+    quotas.purge_expired(session, now=now)
     return write_notices(session, all_tasks(session, calendar, today), now=now)
 
 

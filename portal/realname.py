@@ -1,12 +1,168 @@
-"""Real-name verification (Art. 23). (Being written: submission, the Bureau's decision,
-encryption of ID numbers.)"""
+"""Real-name verification (实名认证, Art. 23): who may apply, what they give, how the Bureau decides,
+and how the numbers are kept.
+
+Only members of the public (Role.PUBLIC) apply; department staff are known by their employment.
+An individual gives a name and an 18-digit resident ID number (GB 11643 check character); an
+organisation its name, unified social credit code (GB 32100) and a contact person with a mobile
+number. A user has at most one pending application; a rejected one may be followed by a new one;
+an approved one stands.
+
+    pending --approve--> approved
+        \\---reject (reason)--> rejected      (a new application may follow)
+
+The Bureau decides with a compare-and-set on the application's state and version, so a double
+click or two people deciding at once give one decision and a `Conflict` (409) for the other.
+
+ID numbers and phone numbers are stored only as Fernet ciphertext (`cipher`, made from the
+PERSONAL_DATA_KEY setting, passed in by the caller) beside a masked form that is what every page
+shows; the full number is decrypted only for the Bureau on the page of a pending application
+(`reveal`), and that access is audited. Nothing here logs, and no audit row carries a number.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from . import audit
+from .codes import id_check_char, uscc_error
+from .errors import Conflict, Forbidden, Invalid, NotFound, PortalError
 from .models import RealNameVerification, User
+from .pii import mask_value
+from .vocab import N_, AccountKind, Role
+
+STATES = {"pending": N_("待审核"), "approved": N_("已通过"), "rejected": N_("已驳回")}
+KEY_FILE = "personal_data_key"
+_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_PHONE_NOISE = re.compile(r"[\s\-()（）]")
+
+
+class KeyMismatch(PortalError):
+    """The stored ciphertext cannot be read with the configured key (a lost or changed key)."""
+
+    status = 500
+
+
+# -- the key and the cipher -------------------------------------------------------------------
+
+
+def personal_data_key(instance: Path) -> str:
+    """The instance's Fernet key for personal data, created on first use with owner-only
+    permissions (used when PERSONAL_DATA_KEY is not set)."""
+    path = instance / KEY_FILE
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(Fernet.generate_key().decode("ascii"))
+    return path.read_text().strip()
+
+
+def make_cipher(key: str | bytes) -> Fernet:
+    """The cipher of `key`; ValueError with a Chinese message when it is not a Fernet key."""
+    try:
+        return Fernet(key)
+    except (ValueError, TypeError) as error:
+        raise ValueError("PERSONAL_DATA_KEY 不是有效的 Fernet 密钥（44 个字符的 URL 安全 Base64）") from error
+
+
+def _encrypt(cipher: Fernet, text: str) -> str:
+    return cipher.encrypt(text.encode("utf-8")).decode("ascii")
+
+
+def _decrypt(cipher: Fernet, token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return cipher.decrypt(token.encode("ascii")).decode("utf-8")
+    except InvalidToken as error:
+        raise KeyMismatch(N_("无法解密：个人信息密钥与加密时使用的不一致，请联系系统管理员")) from error
+
+
+# -- checking what an applicant gives ------------------------------------------------------------
+
+
+def id_number_error(number: str) -> str | None:
+    """Why `number` is not a resident ID number, in Chinese; None when it is one."""
+    if len(number) != 18:
+        return N_("身份证号码应为18位")
+    if not _ID_SHAPE.fullmatch(number):
+        return N_("身份证号码前17位应为数字，最后一位为数字或X")
+    try:
+        date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return N_("身份证号码中的出生日期不正确")
+    if id_check_char(number[:17]) != number[17]:
+        return N_("身份证号码校验位不正确，请核对")
+    return None
+
+
+def normalise_mobile(phone: str) -> str:
+    """`phone` as 11 digits without spaces, dashes or +86; "" when it is not a mainland mobile."""
+    digits = _PHONE_NOISE.sub("", phone)
+    digits = re.sub(r"^(?:\+86|0086|86)(?=1\d{10}$)", "", digits)
+    return digits if _MOBILE.fullmatch(digits) else ""
+
+
+def mask_id_number(number: str) -> str:
+    """110101199003071234 -> 110101********1234."""
+    return mask_value("id_number", number)
+
+
+def mask_phone(phone: str) -> str:
+    """13812345678 -> 138****5678."""
+    return mask_value("mobile", phone)
+
+
+@dataclass(frozen=True)
+class Application:
+    """What an applicant types; the numbers are plain text here and nowhere after `submit`."""
+
+    name: str
+    id_number: str = field(default="", repr=False)  # individuals; repr=False: never in a printed value
+    credit_code: str = ""  # organisations
+    contact_name: str = ""
+    contact_phone: str = field(default="", repr=False)
+
+
+# -- who may do what -----------------------------------------------------------------------------
+
+
+def may_apply(user: User | None) -> bool:
+    return user is not None and user.role == Role.PUBLIC
+
+
+def may_decide(user: User | None) -> bool:
+    return user is not None and user.role == Role.BUREAU
+
+
+def may_see(user: User | None, verification: RealNameVerification) -> bool:
+    return may_decide(user) or (user is not None and user.id == verification.user_id)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def latest(session: Session, user: User) -> RealNameVerification | None:
+    """The user's newest application (the one in force, pending, or last rejected)."""
+    return session.scalar(
+        select(RealNameVerification).where(RealNameVerification.user_id == user.id).order_by(RealNameVerification.id.desc()).limit(1)
+    )
+
+
+def history(session: Session, user: User) -> list[RealNameVerification]:
+    """Every application of the user, newest first."""
+    query = select(RealNameVerification).where(RealNameVerification.user_id == user.id).order_by(RealNameVerification.id.desc())
+    return list(session.scalars(query))
 
 
 def is_verified(session: Session, user: User | None) -> bool:
@@ -16,3 +172,185 @@ def is_verified(session: Session, user: User | None) -> bool:
     return session.scalar(
         select(RealNameVerification.id).where(RealNameVerification.user_id == user.id, RealNameVerification.state == "approved").limit(1)
     ) is not None
+
+
+def get_application(session: Session, verification_id: int, viewer: User | None) -> RealNameVerification:
+    """The application, for the Bureau and its applicant; NotFound for anyone else."""
+    verification = session.get(RealNameVerification, verification_id)
+    if verification is None or not may_see(viewer, verification):
+        raise NotFound(N_("没有找到该实名认证申请"))
+    return verification
+
+
+def list_applications(
+    session: Session, *, state: str = "", kind: AccountKind | None = None, text: str = "", limit: int = 50, offset: int = 0
+) -> tuple[list[RealNameVerification], int]:
+    """Applications for the Bureau: pending first, oldest waiting first, then the decided ones
+    newest first; filtered by state, kind and a text found in the name, credit code or account.
+    Returns a page and the number of all that match."""
+    query = select(RealNameVerification).join(User, User.id == RealNameVerification.user_id)
+    if state in STATES:
+        query = query.where(RealNameVerification.state == state)
+    if kind is not None:
+        query = query.where(RealNameVerification.kind == kind)
+    if text := text.strip()[:100]:
+        like = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+        query = query.where(or_(
+            RealNameVerification.name.ilike(like, escape="\\"), RealNameVerification.credit_code.ilike(like, escape="\\"),
+            RealNameVerification.contact_name.ilike(like, escape="\\"), User.username.ilike(like, escape="\\"),
+        ))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pending = RealNameVerification.state == "pending"
+    rows = session.scalars(
+        query.order_by(case((pending, 0), else_=1), case((pending, RealNameVerification.id), else_=-RealNameVerification.id))
+        .limit(limit).offset(offset)
+    )
+    return list(rows), total
+
+
+# -- submitting ----------------------------------------------------------------------------------
+
+
+def submit(
+    session: Session, user: User, application: Application, *, cipher: Fernet, now: datetime, kind: AccountKind | None = None
+) -> RealNameVerification:
+    """File a real-name application for `user`. The kind is the account's (or `kind` for an
+    account made without one). Raises Forbidden for staff, Conflict while one is pending or
+    after approval, Invalid with Chinese field errors."""
+    if not may_apply(user):
+        raise Forbidden(N_("部门工作人员和管理人员已按任职实名，无需实名认证；实名认证由公众用户提出"))
+    kind = user.account_kind or kind
+    if kind is None:
+        raise Invalid({"kind": N_("请选择以个人还是法人或其他组织身份认证")})
+    # Two submissions of one user at once: on PostgreSQL the row lock orders them; on SQLite the
+    # second check, made after the insert under the database's write lock, refuses the later one.
+    session.scalar(select(User.id).where(User.id == user.id).with_for_update())
+    _refuse_second(session, user, current=None)
+    columns = _columns(application, kind, cipher)
+    verification = RealNameVerification(user_id=user.id, kind=kind, state="pending", version=0, submitted_at=now, **columns)
+    session.add(verification)
+    session.flush()
+    _refuse_second(session, user, current=verification)  # a submission that raced this one
+    details = {"kind": kind.value}
+    if kind == AccountKind.ORGANISATION:
+        details["credit_code"] = verification.credit_code  # public, unlike the numbers of persons
+    audit.record(session, action="realname:submit", actor=user, now=now, target=_target(verification, user), details=details)
+    return verification
+
+
+def _refuse_second(session: Session, user: User, *, current: RealNameVerification | None) -> None:
+    query = select(RealNameVerification.state).where(
+        RealNameVerification.user_id == user.id, RealNameVerification.state.in_(("pending", "approved"))
+    )
+    if current is not None:
+        query = query.where(RealNameVerification.id != current.id)
+    states = set(session.scalars(query))
+    if "approved" in states:
+        raise Conflict(N_("您已通过实名认证，无需再次申请"))
+    if "pending" in states:
+        raise Conflict(N_("您已有一份待审核的实名认证申请，请等待区数据资源局审核"))
+
+
+def _columns(application: Application, kind: AccountKind, cipher: Fernet) -> dict[str, str]:
+    """The columns of a valid application, its numbers encrypted and masked; Invalid otherwise."""
+    errors: dict[str, str] = {}
+    name = " ".join(application.name.split())
+    if not name:
+        errors["name"] = N_("请填写姓名") if kind == AccountKind.INDIVIDUAL else N_("请填写组织名称")
+    elif len(name) > (50 if kind == AccountKind.INDIVIDUAL else 200):
+        errors["name"] = N_("名称过长")
+    if kind == AccountKind.INDIVIDUAL:
+        number = application.id_number.strip().upper()
+        if problem := id_number_error(number):
+            errors["id_number"] = problem
+        if errors:
+            raise Invalid(errors)
+        return {"name": name, "id_number_token": _encrypt(cipher, number), "id_number_masked": mask_id_number(number)}
+    code = application.credit_code.strip().upper()
+    contact = " ".join(application.contact_name.split())
+    phone = normalise_mobile(application.contact_phone)
+    if problem := uscc_error(code):
+        errors["credit_code"] = problem
+    if not contact:
+        errors["contact_name"] = N_("请填写联系人姓名")
+    elif len(contact) > 100:
+        errors["contact_name"] = N_("名称过长")
+    if not phone:
+        errors["contact_phone"] = N_("请填写联系人的11位手机号码")
+    if errors:
+        raise Invalid(errors)
+    return {
+        "name": name, "credit_code": code, "contact_name": contact,
+        "contact_phone_token": _encrypt(cipher, phone), "contact_phone_masked": mask_phone(phone),
+    }
+
+
+def _target(verification: RealNameVerification, user: User) -> str:
+    return f"实名认证 #{verification.id} {user.username}"
+
+
+# -- the Bureau's decision ---------------------------------------------------------------------
+
+
+def approve(session: Session, verification: RealNameVerification, *, actor: User, now: datetime, version: int | None = None) -> None:
+    """The Bureau approves a pending application (`version`: the one the decider saw)."""
+    _decide(session, verification, "approved", actor=actor, now=now, version=version, reason="")
+    audit.record(session, action="realname:approve", actor=actor, now=now, target=_target(verification, verification.user))
+
+
+def reject(
+    session: Session, verification: RealNameVerification, *, actor: User, reason: str, now: datetime, version: int | None = None
+) -> None:
+    """The Bureau rejects a pending application, saying why; the applicant may apply again."""
+    reason = reason.strip()
+    if len(reason) < 4:
+        raise Invalid({"reason": N_("请说明驳回的理由（至少4个字），申请人将看到它")})
+    _decide(session, verification, "rejected", actor=actor, now=now, version=version, reason=reason[:2000])
+    audit.record(
+        session, action="realname:reject", actor=actor, now=now, target=_target(verification, verification.user),
+        details={"reason": reason[:2000]},
+    )
+
+
+def _decide(
+    session: Session, verification: RealNameVerification, target: str, *, actor: User, now: datetime, version: int | None, reason: str
+) -> None:
+    if not may_decide(actor):
+        raise Forbidden(N_("实名认证由区数据资源局审核"))
+    if verification.state != "pending":
+        raise Conflict(N_("该申请已审核，本次操作未生效；请刷新页面查看最新状态"))
+    expected = verification.version if version is None else version
+    try:
+        changed = session.execute(
+            update(RealNameVerification)
+            .where(RealNameVerification.id == verification.id, RealNameVerification.state == "pending",
+                   RealNameVerification.version == expected)
+            .values(state=target, version=RealNameVerification.version + 1, decided_at=now, decided_by_id=actor.id, reason=reason)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    except OperationalError:  # SQLite: another writer committed since this transaction began
+        changed = 0
+    if changed != 1:
+        raise Conflict(N_("该申请刚刚已被他人审核或已变化，本次操作未生效；请刷新页面查看最新状态"))
+    session.expire(verification)
+
+
+@dataclass(frozen=True)
+class Revealed:
+    id_number: str = field(repr=False)
+    contact_phone: str = field(repr=False)
+
+
+def reveal(session: Session, verification: RealNameVerification, *, viewer: User, cipher: Fernet, now: datetime) -> Revealed:
+    """The full numbers of a pending application, for the Bureau deciding it; the access is
+    audited (without the numbers). Never for a decided application, never for anyone else."""
+    if not may_decide(viewer):
+        raise Forbidden(N_("只有区数据资源局在审核时可以查看完整号码"))
+    if verification.state != "pending":
+        raise Conflict(N_("该申请已审核，完整号码不再显示"))
+    revealed = Revealed(_decrypt(cipher, verification.id_number_token), _decrypt(cipher, verification.contact_phone_token))
+    audit.record(
+        session, action="data:view", actor=viewer, now=now, target=_target(verification, verification.user),
+        details={"shown": "id_number" if verification.id_number_token else "contact_phone"},
+    )
+    return revealed

@@ -120,3 +120,59 @@ def test_reset_password_unlocks(session: Session) -> None:
     user.locked_until = NOW + LOCKOUT
     new = accounts.set_password(user)
     assert login(session, "qian", new).id == user.id
+
+
+GUESSABLE = "密码容易被猜中：请避免常见密码、单词、姓名、日期和键盘顺序，可用几个不相关的词加数字和符号"
+
+
+@pytest.mark.parametrize(
+    "password, names, ok",
+    [
+        ("P@ssw0rd2026", (), False),  # passes the fixed rules, a common password with substitutions
+        ("Qwerty!2345678", (), False),  # keyboard run
+        ("Summer2026!", (), False),  # a word and a year
+        ("Jingkaiqu2026!", (), False),  # the site's own name
+        ("Wudangshan-88", (), True),
+        ("Wudangshan-88", ("Wudangshan",), False),  # the display name, found by the estimator
+        ("Zhaolingyun#7", ("赵凌云 zhaolingyun",), False),
+    ],
+)
+def test_password_strength_is_estimated_with_zxcvbn(password: str, names: tuple[str, ...], ok: bool) -> None:
+    problems = accounts.password_problems(password, names=names)
+    assert (problems == []) is ok
+    assert ok or problems == [GUESSABLE]
+
+
+def test_a_common_password_gets_one_message_not_two() -> None:
+    assert accounts.password_problems("qwertyuiop") == ["密码须包含字母、数字、符号中的至少两类", "密码过于常见或简单"]
+
+
+def test_long_passwords_are_estimated_without_error() -> None:
+    assert accounts.password_problems("Lang-Mima-" + "x7Q!" * 300) == []
+
+
+def test_the_estimate_sends_nothing_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the password check opened a network connection")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    assert accounts.password_problems("P@ssw0rd2026") == [GUESSABLE]
+    assert accounts.password_problems(accounts.generate_password()) == []
+
+
+def test_registration_and_staff_accounts_give_their_names_to_the_estimate(session: Session) -> None:
+    with pytest.raises(Invalid) as caught:
+        accounts.register_public(
+            session, email="user2026@example.cn", password="Zhaolingyun#7", kind=AccountKind.INDIVIDUAL, display_name="赵凌云 Zhaolingyun", now=NOW
+        )
+    assert caught.value.errors == {"password": GUESSABLE}
+    with pytest.raises(Invalid) as caught:
+        accounts.create_user(session, username="bureau7", role=Role.BUREAU, password="Wudangshan-88", display_name="Wudangshan", now=NOW)
+    assert caught.value.errors == {"password": GUESSABLE}
+    user, _ = accounts.create_user(session, username="bureau7", role=Role.BUREAU, password="Wudangshan-88", display_name="武当", now=NOW)
+    user.display_name = "Wudangshan"
+    with pytest.raises(Invalid):
+        accounts.set_password(user, "Wudangshan-88")

@@ -23,7 +23,7 @@ from ..release import CLEARANCES
 from ..vocab import Choice
 from . import (
     adjustments_views, api_v1_views, audit_views, auth, bureau_views, catalog_views, ckan_views, keys_views, linked_data_views,
-    manage, realname_views, reports_views, requests_views, resources, reviews_views, work_views,
+    manage, quota, realname_views, reports_views, requests_views, resources, reviews_views, work_views,
 )
 from .common import db_session, viewer
 
@@ -52,7 +52,7 @@ def init_app(app: Flask) -> None:
 
     @login.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db_session().get(User, int(user_id)) if user_id.isdigit() else None
+        user = db_session().get(User, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
         return user if user is not None and user.is_active else None
 
     @app.teardown_appcontext
@@ -98,6 +98,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(ckan_views.bp)
     app.register_blueprint(api_v1_views.bp)
     app.register_blueprint(linked_data_views.bp)
+    quota.init_app(app)  # after the blueprints: counts API calls, dumps and downloads (429, X-RateLimit-*)
 
 
 ERROR_TITLES = {

@@ -34,7 +34,7 @@ def _date(name: str) -> date | None:
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit()]
+    return [int(v) for v in values if v.isascii() and v.isdigit() and len(v) < 10]
 
 
 @bp.get("/adjustments")
@@ -56,7 +56,7 @@ def _department(user: User, chosen: str) -> Department | None:
     """The department the form is for: the Bureau's choice, or the staff member's own."""
     db = db_session()
     if user.role == Role.BUREAU:
-        return db.get(Department, int(chosen)) if chosen.isdigit() else None
+        return db.get(Department, int(chosen)) if chosen.isascii() and chosen.isdigit() and len(chosen) < 10 else None
     return user.department
 
 

@@ -42,7 +42,7 @@ def _filters() -> dict[str, Any]:
 def trail() -> str:
     require(Action.READ_AUDIT)
     page_text = request.args.get("page", "1")
-    page = int(page_text) if page_text.isdigit() and 0 < len(page_text) < 7 else 1
+    page = int(page_text) if page_text.isascii() and page_text.isdigit() and 0 < len(page_text) < 7 else 1
     events = audit.search_events(db_session(), **_filters(), limit=PAGE + 1, offset=(page - 1) * PAGE)
     return render_template(
         "audit/list.html", events=events[:PAGE], more=len(events) > PAGE, page=page, actions=audit.ACTIONS, args=request.args,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import login_required, login_user, logout_user
 
 from .. import audit
 from ..accounts import authenticate, register_public
 from ..errors import Invalid, LoginFailed
+from ..models import User
 from ..vocab import N_, AccountKind
 from .common import db_session, now, viewer
 
@@ -24,12 +25,22 @@ def _safe_next(target: str | None) -> str:
     return url_for("catalog.home")
 
 
-def _start_session(user) -> None:  # type: ignore[no-untyped-def]
-    """A fresh session for the new login (no identifier carried over from before it)."""
-    lang = session.get("lang")
+# What a visitor chose before signing in and keeps after it; everything else is dropped.
+_KEPT_AT_LOGIN = ("lang",)
+
+
+def _start_session(user: User) -> None:
+    """A fresh session for the new login, against session fixation.
+
+    The session is a signed cookie, so its value is the identifier: clearing it before
+    `login_user` means that nothing planted in a cookie before the login (by another person
+    on a shared computer, or by a forged link) carries into the signed-in session, and the
+    cookie sent back is a new value. The CSRF token is rotated with it: its raw value lived in
+    the old session, and the signed form of it cached for this request is dropped too."""
+    kept = {key: session[key] for key in _KEPT_AT_LOGIN if key in session}
     session.clear()
-    if lang:
-        session["lang"] = lang
+    g.pop("csrf_token", None)
+    session.update(kept)
     login_user(user)
 
 

@@ -56,6 +56,14 @@ def _clocks_page(errors: dict[str, str] | None = None) -> tuple[str, int]:
     ), 400 if errors else 200
 
 
+@bp.get("/bureau")
+@login_required
+def index() -> str:
+    """The Bureau's administration pages, on one page rather than in the main navigation."""
+    _bureau_only()
+    return render_template("bureau/index.html")
+
+
 @bp.get("/bureau/clocks")
 @login_required
 def clocks() -> tuple[str, int]:

@@ -42,7 +42,7 @@ def catalog_list() -> str:
         text=text,
         filters=filters,
         sort=request.args.get("sort", "relevance"),
-        page=int(page_number) if page_number.isdigit() and len(page_number) < 7 else 1,
+        page=int(page_number) if page_number.isascii() and page_number.isdigit() and len(page_number) < 7 else 1,
         page_size=int(current_app.config["PAGE_SIZE"]),
     )
     return render_template("catalog/list.html", page=page, filters=filters, text=text, sorts=SORT_LABELS)

@@ -32,8 +32,18 @@ def file_store() -> FileStore:
     return current_app.extensions["portal.files"]
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
 def viewer() -> User | None:
-    """The signed-in user, or None for an anonymous visitor."""
+    """The signed-in user, or None for an anonymous visitor. A read (GET, HEAD) may carry an API
+    key instead of a session — the download URLs the APIs hand out are fetched so — and then the
+    key's owner is the viewer; a write never authenticates by key here (forms need the session
+    and its CSRF token)."""
+    if request.method in SAFE_METHODS and (request.headers.get("X-API-Key") or request.headers.get("Authorization")):
+        from .api_common import caller  # api_common builds on this module
+
+        return caller().user
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 

@@ -31,7 +31,7 @@ def form_input(form: MultiDict[str, str]) -> dict[str, Any]:
     rows: dict[int, dict[str, str]] = {}
     for key, value in form.items():
         parts = key.split("-")
-        if len(parts) == 3 and parts[0] == "items" and parts[1].isdigit() and parts[2] in ITEM_FIELDS:
+        if len(parts) == 3 and parts[0] == "items" and parts[1].isascii() and parts[1].isdigit() and parts[2] in ITEM_FIELDS:
             rows.setdefault(int(parts[1]), {})[parts[2]] = value
     data["items"] = [rows[n] for n in sorted(rows)]
     return data

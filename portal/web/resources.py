@@ -56,7 +56,7 @@ def upload(slug: str) -> Response:
         flash(gettext("请选择要上传的文件"), "error")
         return redirect(url_for("catalog.entry_page", slug=slug))
     replaces = None
-    if (replaces_id := request.form.get("replaces", "")).isdigit():
+    if (replaces_id := request.form.get("replaces", "")).isascii() and replaces_id.isdigit() and len(replaces_id) < 10:
         replaces = next((f for f in entry.files if f.id == int(replaces_id)), None)
     try:
         record = ingest(

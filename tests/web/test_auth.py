@@ -77,3 +77,55 @@ def test_registration(client: FlaskClient, session: Session) -> None:
     assert user is not None and user.role == Role.PUBLIC and user.account_kind == AccountKind.ORGANISATION
     assert user.password_hash.startswith("$argon2id$")
     assert "合肥智数科技有限公司" in client.get("/").get_data(as_text=True)
+
+
+def _session_data(app: Flask, cookie: str) -> dict:
+    return dict(app.session_interface.get_signing_serializer(app).loads(cookie))  # type: ignore[attr-defined]
+
+
+def test_a_session_fixed_before_login_is_not_reused(app: Flask, client: FlaskClient, world: World) -> None:
+    """Someone plants their own (validly signed) session cookie in the victim's browser; the
+    victim signs in with it: the signed-in session is a new value that carries nothing of the
+    planted one, its CSRF token is new, and the planted cookie stays anonymous."""
+    attacker = app.test_client()
+    attacker.get("/lang/en")
+    planted_token = csrf_token(attacker)
+    with attacker.session_transaction() as planted:
+        planted["planted"] = "by someone else"
+    fixed = attacker.get_cookie("session").value  # type: ignore[union-attr]
+    old_raw_token = _session_data(app, fixed)["csrf_token"]
+
+    client.set_cookie("session", fixed)
+    response = client.post("/login", data={"login": "citizen", "password": PASSWORD, "csrf_token": planted_token})
+    assert response.status_code == 302
+    after = client.get_cookie("session").value  # type: ignore[union-attr]
+    assert after != fixed
+    data = _session_data(app, after)
+    assert "planted" not in data and data.get("csrf_token") != old_raw_token
+    assert data["_user_id"] == str(world.users["citizen"].id) and data["lang"] == "en"  # the language choice survives
+    # The CSRF token of the planted session no longer works in the signed-in one; a fresh one does.
+    assert client.post("/logout", data={"csrf_token": planted_token}).status_code == 400
+    assert csrf_token(client, "/") != planted_token
+    # The planted cookie itself was never signed in.
+    attacker.set_cookie("session", fixed)
+    assert attacker.get("/account").status_code == 302
+
+
+def test_registration_also_starts_a_new_session(app: Flask, client: FlaskClient, session: Session) -> None:
+    token = csrf_token(client, "/register")
+    with client.session_transaction() as before:
+        before["planted"] = "by someone else"
+    fixed = client.get_cookie("session").value  # type: ignore[union-attr]
+    form = {"kind": "individual", "display_name": "周明", "email": "zhou@example.cn", "password": "Hui-Jia-Lu-2026!",
+            "password2": "Hui-Jia-Lu-2026!", "csrf_token": token}
+    assert client.post("/register", data=form).status_code == 302
+    after = client.get_cookie("session").value  # type: ignore[union-attr]
+    assert after != fixed and "planted" not in _session_data(app, after)
+
+
+def test_registration_refuses_a_guessable_password(client: FlaskClient, session: Session) -> None:
+    form = {"kind": "individual", "display_name": "周明", "email": "zhou@example.cn", "password": "P@ssw0rd2026",
+            "password2": "P@ssw0rd2026", "csrf_token": csrf_token(client, "/register")}
+    response = client.post("/register", data=form)
+    assert response.status_code == 400 and "密码容易被猜中" in response.get_data(as_text=True)
+    assert session.scalar(select(User).where(User.email == "zhou@example.cn")) is None

@@ -192,3 +192,13 @@ def test_a_user_reads_their_notifications(client: FlaskClient, world: World, ses
     login(client, "editor_a")
     assert "没有提醒" in client.get("/notifications").get_data(as_text=True)
     assert rendered[-1]["unread_notifications"] == 0
+
+
+def test_the_bureaus_administration_page(client: FlaskClient, world: World) -> None:
+    login(client, "bureau")
+    page = client.get("/bureau").get_data(as_text=True)
+    for link in ("/bureau/real-names", "/bureau/quotas", "/bureau/usage", "/bureau/clocks", "/bureau/calendar", "/adjustments", "/reviews"):
+        assert f'href="{link}"' in page
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, "admin_a")
+    assert client.get("/bureau").status_code == 403

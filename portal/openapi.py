@@ -1,0 +1,659 @@
+"""The native REST API `/api/v1` declared once, as data: its operations, their parameters, bodies
+and responses, and the component schemas. `document()` is the OpenAPI 3.1 document served at
+`/api/v1/openapi.json`; the same declaration renders the docs page and is what `api_v1` checks
+query parameters and JSON bodies against, so the document cannot drift from what the API accepts.
+
+Enumerations and length limits are read from the domain modules (`data_requests`,
+`error_reports`, `workdays`), never copied. Descriptions are Chinese, for the zone's developers.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from . import data_requests as dr
+from . import error_reports as er
+from .entry_input import SLUG as SLUG_PATTERN
+from .work import TASK_KINDS
+from .workdays import CLOCK_KINDS, RULES
+
+VERSION = "1.0.0"
+PREFIX = "/api/v1"
+MAX_LIMIT = 100  # items per page
+DEFAULT_LIMIT = 20
+MAX_ID = 2_147_483_647  # ids are 32-bit integers in every database the portal runs on
+TEXT_LIMIT = 2000  # notes, purposes, reasons: as the request page's forms
+MAX_DUE_DAYS = 366
+MAX_USAGE_DAYS = 366
+ERROR_CODES = {
+    "bad_request": "请求不符合本文档（参数、JSON 请求体或字段类型有误）",
+    "invalid": "请求符合本文档，但业务规则不接受（如用途过短、信息项不存在），见 fields",
+    "unauthorized": "需要有效的 API 密钥",
+    "forbidden": "无权执行该操作（如写操作使用了只读密钥或浏览器会话）",
+    "not_found": "没有找到，或无权查看（不区分两者，以免泄露其存在）",
+    "conflict": "状态已变化（如重复提交、他人已处理），请重新获取后再操作",
+    "method_not_allowed": "不支持该请求方式",
+    "too_many_requests": "超过调用配额",
+    "internal_error": "服务器内部错误",
+}
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` or null (JSON Schema 2020-12, as OpenAPI 3.1 uses it)."""
+    kind = schema["type"]
+    return {**schema, "type": [kind, "null"]}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def string(description: str, **more: Any) -> dict[str, Any]:
+    return {"type": "string", "description": description, **more}
+
+
+def integer(description: str, **more: Any) -> dict[str, Any]:
+    return {"type": "integer", "description": description, **more}
+
+
+def boolean(description: str) -> dict[str, Any]:
+    return {"type": "boolean", "description": description}
+
+
+def date_(description: str) -> dict[str, Any]:
+    return {"type": "string", "format": "date", "description": description}
+
+
+def datetime_(description: str) -> dict[str, Any]:
+    return {"type": "string", "format": "date-time", "description": description}
+
+
+def strings(description: str, **more: Any) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string"}, "description": description, **more}
+
+
+def obj(description: str, properties: dict[str, Any], *, optional: tuple[str, ...] = (), example: Any = None) -> dict[str, Any]:
+    """A closed object whose properties are all required except `optional`."""
+    schema: dict[str, Any] = {
+        "type": "object", "description": description, "additionalProperties": False,
+        "required": [name for name in properties if name not in optional], "properties": properties,
+    }
+    if example is not None:
+        schema["example"] = example
+    return schema
+
+
+def body(description: str, properties: dict[str, Any], *, required: tuple[str, ...] = (), example: Any = None) -> dict[str, Any]:
+    """A request body: a closed object; fields not listed in `required` may be left out."""
+    schema: dict[str, Any] = {"type": "object", "description": description, "additionalProperties": False, "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    if example is not None:
+        schema["example"] = example
+    return schema
+
+
+def page(item: str, description: str) -> dict[str, Any]:
+    return obj(description, {
+        "items": {"type": "array", "items": ref(item), "description": "本页的条目，最新的在前"},
+        "next_cursor": nullable(string("下一页的游标，作为 cursor 参数传入；没有下一页时为 null")),
+    })
+
+
+def _labels(choices: dict[str, str]) -> str:
+    return "；".join(f"`{key}` {label}" for key, label in choices.items())
+
+
+# -- component schemas ---------------------------------------------------------------------
+
+ITEM_NAMES = strings("信息项的字段名（name），须为该数据资源的信息项", maxItems=500)
+ITEM_NAMES["items"] = {"type": "string", "maxLength": 100}
+
+ENTRY_REF = obj("申请或校核所涉及的数据资源", {
+    "slug": string("数据资源的标识，见数据资源页面地址 /catalog/{slug}"),
+    "title": string("数据资源名称"),
+    "department": string("提供部门"),
+})
+
+CLOCK = obj("法定时限的当前状态（期限起算日当天不计）", {
+    "kind": string("时限种类", enum=list(CLOCK_KINDS)),
+    "label": string("时限名称"),
+    "article": string("依据条款（《合肥经济技术开发区政务数据资源共享开放管理暂行办法》）"),
+    "limit_days": integer("期限天数"),
+    "rule": string("计算方式：" + _labels(RULES), enum=list(RULES)),
+    "start": date_("起算日（不计入期限）"),
+    "due": nullable(date_("到期日；补正期间时限暂停且尚不能确定到期日时为 null")),
+    "days_left": nullable(integer("距到期日剩余的工作日数，已超期时为负数；到期日未定时为 null")),
+    "paused": boolean("是否因要求补正说明而暂停"),
+    "overdue": boolean("是否已超期"),
+    "provisional": boolean("到期日是否为暂定（所涉年度的国务院节假日安排尚未公布）"),
+    "summary": string("一句话的状态，如“剩余 3 个工作日”"),
+})
+
+EVENT = obj("办理过程中的一步", {
+    "at": datetime_("时间（UTC）"),
+    "actor": string("办理人"),
+    "action": string("操作：submit（提交申请）或各项办理操作", enum=["submit", *dr.TRANSITIONS]),
+    "from_state": string("原状态（提交时为空）"),
+    "to_state": string("新状态", enum=list(dr.STATES)),
+    "note": string("说明、理由或用途"),
+})
+
+GRANT = obj("授权：同意的申请允许获取的信息项、范围、用途和期限（第二十二条）", {
+    "code": string("授权编号，印在按授权提供的每个文件上"),
+    "request_id": integer("来源申请的编号"),
+    "kind": string("申请种类：" + _labels(dr.KINDS), enum=list(dr.KINDS)),
+    "entry": ref("EntryRef"),
+    "grantee": string("被授权方：共享申请为申请部门，开放申请为申请人"),
+    "items": strings("授权的信息项"),
+    "scope": string("授权范围"),
+    "purpose": string("授权用途"),
+    "expires_on": date_("授权截止日期（含当日）"),
+    "created_at": datetime_("授权时间（UTC）"),
+    "active": boolean("今天是否有效（申请已同意且未过截止日期）"),
+})
+
+_REQUEST_SUMMARY = {
+    "id": integer("申请编号"),
+    "kind": string("申请种类：" + _labels(dr.KINDS), enum=list(dr.KINDS)),
+    "kind_label": string("申请种类的中文名称"),
+    "state": string("状态：" + _labels(dr.STATES), enum=list(dr.STATES)),
+    "state_label": string("状态的中文名称"),
+    "entry": ref("EntryRef"),
+    "requester": string("申请人"),
+    "requester_department": nullable(string("申请部门（共享申请）")),
+    "submitted_at": datetime_("提交时间（UTC）"),
+    "due": nullable(date_("当前时限的到期日：受理前为受理时限，受理后为答复时限；已办结或到期日未定时为 null")),
+    "overdue": boolean("当前时限是否已超期"),
+}
+REQUEST_SUMMARY = obj("申请（列表中的概要）", _REQUEST_SUMMARY)
+REQUEST = obj("共享申请（第十四条）或开放申请（第十八条）及其时限、办理过程和授权", {
+    **_REQUEST_SUMMARY,
+    "items": strings("申请的信息项"),
+    "purpose": string("数据用途"),
+    "duty": string("履职事项和依据（共享申请）"),
+    "period_from": nullable(date_("使用期限的开始日期")),
+    "period_to": nullable(date_("使用期限的结束日期")),
+    "accepted_on": nullable(date_("受理日（答复时限的起算日）")),
+    "decided_at": nullable(datetime_("作出决定的时间（UTC）")),
+    "reason": string("不同意或退回的理由"),
+    "basis": string("不同意的依据"),
+    "clock_rule": string("答复时限的计算方式（提交时有效的规则）", enum=list(RULES)),
+    "version": integer("版本号：每次办理加一"),
+    "clock": {"anyOf": [ref("Clock"), {"type": "null"}], "description": "当前时限；已办结时为 null"},
+    "actions": {"type": "array", "items": {"type": "string", "enum": list(dr.TRANSITIONS)},
+                "description": "调用方的角色现在可以执行的办理操作（通过 API 执行需要具有写入权限的密钥）"},
+    "events": {"type": "array", "items": ref("Event"), "description": "办理过程，按时间先后"},
+    "grant": {"anyOf": [ref("Grant"), {"type": "null"}], "description": "同意后的授权；未同意时为 null"},
+})
+
+REPORT = obj("数据校核（第十条）：对目录信息或数据内容的疑义或错误，及提供部门的答复", {
+    "id": integer("校核编号"),
+    "entry": ref("EntryRef"),
+    "subject": string("涉及：" + _labels(er.SUBJECTS), enum=list(er.SUBJECTS)),
+    "subject_label": string("涉及内容的中文名称"),
+    "state": string("状态：" + _labels(er.STATES), enum=list(er.STATES)),
+    "state_label": string("状态的中文名称"),
+    "reporter_name": string("公开显示的署名；匿名时为空"),
+    "file": {"anyOf": [obj("所涉数据文件", {"id": integer("文件编号"), "name": string("文件名称")}), {"type": "null"}],
+             "description": "所涉数据文件；未指明时为 null"},
+    "location": string("具体位置（行、列或字段）"),
+    "description": string("疑义或错误的内容"),
+    "received_at": datetime_("收到时间（UTC）"),
+    "received_on": date_("收到之日（答复时限的起算日，北京时间）"),
+    "clock": {"anyOf": [ref("Clock"), {"type": "null"}], "description": "答复时限（5个工作日）；已答复时为 null"},
+    "answer": string("提供部门的答复；未答复时为空"),
+    "answered_at": nullable(datetime_("答复时间（UTC）")),
+    "answered_in_time": nullable(boolean("是否在时限内答复；未答复时为 null")),
+    "answering_department": string("负责答复的提供部门"),
+    "corrected_version": nullable(integer("答复“已更正”时，完成更正的数据资源版本号")),
+    "contact": string("反馈人的联系方式：仅提供部门和区数据资源局可见，其他调用方的结果中没有该字段"),
+    "answered_by": nullable(string("答复人：仅提供部门和区数据资源局可见")),
+}, optional=("contact", "answered_by"))
+
+TASK = obj("一项待办：等待调用方办理的申请、校核、目录调整或开放属性审查", {
+    "kind": string("待办种类：" + _labels(TASK_KINDS), enum=list(TASK_KINDS)),
+    "kind_label": string("待办种类的中文名称"),
+    "id": integer("该事项的编号"),
+    "title": string("所涉数据资源的名称"),
+    "state": string("当前状态"),
+    "waiting_for": string("等待办理的事项，如受理、答复、补正说明"),
+    "entry": nullable(string("所涉数据资源的标识")),
+    "due": nullable(date_("到期日")),
+    "days_left": nullable(integer("剩余工作日数，已超期时为负数")),
+    "overdue": boolean("是否已超期"),
+    "paused": boolean("时限是否暂停"),
+    "provisional": boolean("到期日是否为暂定"),
+    "flags": strings("提示，如“超过2个工作日未受理”"),
+    "url": string("办理该事项的页面地址"),
+    "api_url": nullable(string("该事项在本 API 中的地址（申请和校核）；其他事项为 null")),
+})
+
+KEY_USAGE = obj("一个 API 密钥按日的用量（北京时间的自然日，没有调用的日子为 0）", {
+    "key_id": integer("密钥编号"),
+    "name": string("密钥名称"),
+    "prefix": string("密钥的前几个字符，用于辨认"),
+    "scopes": strings("权限范围：read 读取，write 写入（仅部门）"),
+    "revoked": boolean("是否已吊销"),
+    "calls": integer("期间内的调用次数合计"),
+    "bytes": integer("期间内返回的字节数合计"),
+    "daily": {"type": "array", "description": "按日的用量，较早的在前", "items": obj("一日的用量", {
+        "date": date_("日期"), "calls": integer("调用次数"), "bytes": integer("返回的字节数"),
+    })},
+})
+
+DUE = obj("N 日期限的到期日", {
+    "start": date_("起算日（不计入期限）"),
+    "days": integer("期限天数"),
+    "rule": string("计算方式：" + _labels(RULES), enum=list(RULES)),
+    "rule_label": string("计算方式的中文说明"),
+    "due": date_("到期日"),
+    "provisional": boolean("是否为暂定：所涉年度的国务院节假日安排尚未公布，只计周末和法定节假日"),
+}, example={"start": "2026-09-28", "days": 10, "rule": "workdays", "rule_label": "工作日", "due": "2026-10-16", "provisional": False})
+
+CLOCK_KIND = obj("一种法定时限及现行的计算方式", {
+    "key": string("时限种类", enum=list(CLOCK_KINDS)),
+    "label": string("时限名称"),
+    "limit_days": integer("期限天数"),
+    "rule": string("现行计算方式", enum=list(RULES)),
+    "limit_label": string("期限的中文说明，如“10个工作日”"),
+    "article": string("依据条款"),
+    "starts": string("起算日"),
+    "basis_text": string("条款原文（节选）"),
+})
+
+ERROR = obj("错误", {"error": obj("错误详情", {
+    "status": integer("HTTP 状态码"),
+    "code": string("错误代码：" + _labels(ERROR_CODES), enum=list(ERROR_CODES)),
+    "message": string("中文说明，可直接展示给用户"),
+    "fields": {"type": "object", "additionalProperties": {"type": "string"},
+               "description": "逐字段的中文说明；键为字段名或参数名，空字符串表示整体"},
+})}, example={"error": {"status": 400, "code": "invalid", "message": "请说明数据用途", "fields": {"purpose": "请说明数据用途"}}})
+
+NOTE = body("说明", {"note": string("说明（至少4个字；答复补正至少2个字）", maxLength=TEXT_LIMIT)}, required=("note",),
+            example={"note": "请补充说明数据使用的具体范围"})
+GRANT_FIELDS = {
+    "expires_on": date_("授权截止日期，不早于今天"),
+    "items": {**ITEM_NAMES, "description": "授权的信息项，须在申请的信息项之内；省略时为申请的全部信息项"},
+    "scope": string("授权范围", maxLength=TEXT_LIMIT),
+    "purpose": string("授权用途；省略时沿用申请的用途", maxLength=TEXT_LIMIT),
+}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": ERROR,
+    "EntryRef": ENTRY_REF,
+    "Clock": CLOCK,
+    "Event": EVENT,
+    "Grant": GRANT,
+    "RequestSummary": REQUEST_SUMMARY,
+    "Request": REQUEST,
+    "Report": REPORT,
+    "Task": TASK,
+    "KeyUsage": KEY_USAGE,
+    "Due": DUE,
+    "ClockKind": CLOCK_KIND,
+    "RequestPage": page("RequestSummary", "一页申请"),
+    "GrantPage": page("Grant", "一页授权"),
+    "ReportPage": page("Report", "一页数据校核"),
+    "TaskList": obj("我的待办，最先到期的在前", {"items": {"type": "array", "items": ref("Task")}}),
+    "UsageList": obj("调用方各密钥的用量", {
+        "days": integer("统计的天数（截至今天）"), "items": {"type": "array", "items": ref("KeyUsage")},
+    }),
+    "ClockKindList": obj("现行的各种法定时限", {"items": {"type": "array", "items": ref("ClockKind")}}),
+    # request bodies
+    "NewRequest": body("提出共享申请或开放申请", {
+        "entry": string("数据资源的标识（slug）", maxLength=100),
+        "kind": string("申请种类：" + _labels(dr.KINDS) + "。共享申请由其他部门的工作人员对有条件共享的资源提出；"
+                       "开放申请由公众对依申请开放的资源提出", enum=list(dr.KINDS)),
+        "items": {**ITEM_NAMES, "description": "申请的信息项；省略时为全部信息项"},
+        "purpose": string("数据用途（至少4个字）", maxLength=TEXT_LIMIT),
+        "duty": string("履职事项和依据（共享申请必填）", maxLength=TEXT_LIMIT),
+        "period_from": nullable(date_("使用期限的开始日期")),
+        "period_to": nullable(date_("使用期限的结束日期，不早于开始日期")),
+    }, required=("entry", "kind", "purpose"), example={
+        "entry": "air-quality-hourly", "kind": "share", "items": ["station", "aqi"], "purpose": "核验辖区空气质量数据",
+        "duty": "《中华人民共和国大气污染防治法》第五条", "period_from": "2026-12-01", "period_to": "2027-11-30",
+    }),
+    "NewReport": body("提交数据校核（可匿名）", {
+        "subject": string("涉及：" + _labels(er.SUBJECTS), enum=list(er.SUBJECTS)),
+        "description": string(f"疑义或错误的内容（至少{er.DESCRIPTION_LENGTH[0]}个字）", maxLength=er.DESCRIPTION_LENGTH[1]),
+        "reporter_name": string("公开显示的署名，可留空", maxLength=er.NAME_LENGTH),
+        "contact": string("联系方式，仅提供部门可见", maxLength=er.CONTACT_LENGTH),
+        "file_id": nullable(integer("所涉数据文件的编号", minimum=1, maximum=MAX_ID)),
+        "location": string("具体位置（行、列或字段）", maxLength=er.LOCATION_LENGTH),
+    }, required=("subject", "description"), example={
+        "subject": "data", "description": "第12行的空气质量指数为负数，应为录入错误", "reporter_name": "王先生",
+        "contact": "wang@example.com", "location": "第12行 aqi",
+    }),
+    "Answer": body("答复数据校核", {
+        "outcome": string("结果：corrected 已更正，explained 予以说明", enum=list(er.OUTCOMES)),
+        "answer": string(f"答复内容（至少{er.ANSWER_LENGTH[0]}个字）", maxLength=er.ANSWER_LENGTH[1]),
+        "corrected_version": nullable(integer("完成更正的数据资源版本号（收到校核后记录的版本）；省略时为最新版本", minimum=0, maximum=MAX_ID)),
+    }, required=("outcome", "answer"), example={"outcome": "corrected", "answer": "已更正第12行的数据并重新发布"}),
+    "Empty": body("无需请求体（可省略，或为空对象）", {}, example={}),
+    "Note": NOTE,
+    "Approval": body("同意，并给出授权", GRANT_FIELDS, required=("expires_on",),
+                     example={"expires_on": "2027-11-30", "items": ["station"], "scope": "仅限本局内部使用"}),
+    "Refusal": body("不同意：理由和依据均须说明（第十四条、第十八条）", {
+        "reason": string("不同意的理由（至少4个字）", maxLength=TEXT_LIMIT),
+        "basis": string("不同意的依据（至少4个字）", maxLength=TEXT_LIMIT),
+    }, required=("reason", "basis"), example={"reason": "申请用途与履职事项无关", "basis": "《暂行办法》第十四条"}),
+    "Order": body("协调同意共享：协调意见和授权", {"note": NOTE["properties"]["note"], **GRANT_FIELDS},
+                  required=("note", "expires_on"), example={"note": "经协调，同意共享", "expires_on": "2027-11-30"}),
+}
+
+
+# -- operations ----------------------------------------------------------------------------
+
+# Who may call an operation: anyone (a key is optional), any identified caller (a key, or a
+# signed-in browser session for reads), a key with the write scope, or anyone but a browser
+# session (error reports: anonymous like the page, or with any key).
+PUBLIC, LOGIN, WRITE, REPORTER = "public", "login", "write", "reporter"
+ACCESS_LABELS = {
+    PUBLIC: "公开：无需密钥（提供密钥时按密钥持有人的权限）",
+    LOGIN: "需要 API 密钥（或已登录的浏览器会话，只读）",
+    WRITE: "需要具有写入权限（write）的部门 API 密钥；浏览器会话和只读密钥返回 403",
+    REPORTER: "可匿名；也可使用 API 密钥（以密钥持有人名义提交）；仅有浏览器会话时返回 403",
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str  # operationId, and the key the views look the operation up by
+    method: str
+    path: str
+    tag: str
+    summary: str
+    description: str
+    access: str
+    result: str  # component schema of the success response
+    status: int = 200
+    params: tuple[dict[str, Any], ...] = ()
+    body: str | None = None  # component schema of the JSON body
+    body_required: bool = True
+    lookup: bool = False  # finds something by id or slug: 404
+    conflict: bool = False  # a compare-and-set: 409
+
+    @property
+    def errors(self) -> tuple[int, ...]:
+        codes = [400] if self.params or self.body else []
+        codes.append(401)
+        if self.access in (WRITE, REPORTER):
+            codes.append(403)
+        if self.lookup:
+            codes.append(404)
+        if self.conflict:
+            codes.append(409)
+        codes.append(429)
+        return tuple(codes)
+
+
+def query(name: str, schema: dict[str, Any], description: str, *, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+def path_param(name: str, schema: dict[str, Any], description: str, example: Any) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema, "example": example}
+
+
+CURSOR = query("cursor", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "上一页返回的 next_cursor；第一页省略")
+LIMIT = query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+              f"每页条数，1–{MAX_LIMIT}，默认 {DEFAULT_LIMIT}")
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+REQUEST_ID = path_param("id", ID, "申请编号", 1)
+REPORT_ID = path_param("id", ID, "校核编号", 1)
+SLUG = path_param("slug", {"type": "string", "pattern": f"^{SLUG_PATTERN.pattern}$"}, "数据资源的标识", "air-quality-hourly")
+
+_BY = {dr.PROVIDER: "提供部门（数据提供员、部门管理员）", dr.REQUESTER: "申请人", dr.BUREAU: "区数据资源局"}
+TRANSITION_BODIES = {
+    "accept": "Empty", "return": "Note", "clarify": "Note", "reply": "Note", "approve": "Approval",
+    "refuse": "Refusal", "escalate": "Note", "uphold": "Note", "order": "Order",
+}
+
+
+def _transition(action: str) -> Operation:
+    t = dr.TRANSITIONS[action]
+    sources = "、".join(f"{dr.STATES[s]}（{s}）" for s in t.sources)
+    return Operation(
+        id=f"request_{action}", method="post", path=f"{PREFIX}/requests/{{id}}/{action}", tag="申请",
+        summary=f"{t.label}（{action}）",
+        description=(
+            f"由{_BY[t.by]}执行：申请须处于{sources}，执行后为{dr.STATES[t.target]}（{t.target}）。"
+            "状态已变化（如重复点击、他人已处理）时返回 409，不作任何改动。返回办理后的申请。"
+            + ("仅适用于共享申请。" if action == "escalate" else "")
+        ),
+        access=WRITE, result="Request", params=(REQUEST_ID,), body=TRANSITION_BODIES[action],
+        body_required=TRANSITION_BODIES[action] != "Empty", lookup=True, conflict=True,
+    )
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        id="list_requests", method="get", path=f"{PREFIX}/requests", tag="申请", summary="我的申请",
+        description="调用方提出的申请，以及等待调用方办理的申请（提供部门的数据提供员和部门管理员看到本部门资源的申请；"
+                    "区数据资源局和审计员看到全部申请）。最新的在前，按游标分页。",
+        access=LOGIN, result="RequestPage",
+        params=(CURSOR, LIMIT, query("state", {"type": "string", "enum": list(dr.STATES)}, "只列出该状态的申请"),
+                query("kind", {"type": "string", "enum": list(dr.KINDS)}, "只列出该种类的申请")),
+    ),
+    Operation(
+        id="create_request", method="post", path=f"{PREFIX}/requests", tag="申请", summary="提出申请",
+        description="提出共享申请（第十四条）或开放申请（第十八条）。提交后状态为待受理，受理时限开始计算。"
+                    "资源不存在或调用方无权查看时返回 404；调用方不能提出该种申请时返回 403。",
+        access=WRITE, result="Request", status=201, body="NewRequest", lookup=True,
+    ),
+    Operation(
+        id="get_request", method="get", path=f"{PREFIX}/requests/{{id}}", tag="申请", summary="申请详情",
+        description="申请及其时限（依据条款、起算日、到期日、剩余工作日、是否暂停、是否超期、是否暂定）、办理过程和授权。"
+                    "只有申请人、提供部门、区数据资源局和审计员可以查看，其他调用方得到 404。",
+        access=LOGIN, result="Request", params=(REQUEST_ID,), lookup=True,
+    ),
+    *(_transition(action) for action in dr.TRANSITIONS),
+    Operation(
+        id="list_grants", method="get", path=f"{PREFIX}/grants", tag="授权", summary="我的授权",
+        description="今天有效的授权：授予调用方本人的（开放申请），以及授予调用方所在部门的（共享申请）。最新的在前，按游标分页。",
+        access=LOGIN, result="GrantPage", params=(CURSOR, LIMIT),
+    ),
+    Operation(
+        id="list_entry_reports", method="get", path=f"{PREFIX}/entries/{{slug}}/reports", tag="数据校核",
+        summary="数据资源的校核",
+        description="一个数据资源收到的全部校核及答复，与数据资源页面一样公开：能看到该资源的调用方都能看到。最新的在前，按游标分页。",
+        access=PUBLIC, result="ReportPage", params=(SLUG, CURSOR, LIMIT), lookup=True,
+    ),
+    Operation(
+        id="create_report", method="post", path=f"{PREFIX}/entries/{{slug}}/reports", tag="数据校核",
+        summary="提交校核",
+        description="对目录信息或数据内容提出疑义或指出错误（第十条）。提供部门自收到之日起5个工作日内答复。"
+                    "与页面一样可匿名提交；联系方式只有提供部门可见。",
+        access=REPORTER, result="Report", status=201, params=(SLUG,), body="NewReport", lookup=True,
+    ),
+    Operation(
+        id="get_report", method="get", path=f"{PREFIX}/reports/{{id}}", tag="数据校核", summary="校核详情",
+        description="校核、答复时限和答复；能看到该数据资源的调用方都能看到。",
+        access=PUBLIC, result="Report", params=(REPORT_ID,), lookup=True,
+    ),
+    Operation(
+        id="answer_report", method="post", path=f"{PREFIX}/reports/{{id}}/answer", tag="数据校核", summary="答复校核",
+        description="提供部门（数据提供员、部门管理员）或区数据资源局答复一次：已更正（指明收到校核后记录的、完成更正的版本）"
+                    "或予以说明。再次答复返回 409。",
+        access=WRITE, result="Report", params=(REPORT_ID,), body="Answer", lookup=True, conflict=True,
+    ),
+    Operation(
+        id="my_work", method="get", path=f"{PREFIX}/work", tag="待办", summary="我的待办",
+        description="等待调用方办理的全部事项，最先到期的在前；区数据资源局还看到全区每一项超期或被提示的事项（第二十四条）。",
+        access=LOGIN, result="TaskList",
+    ),
+    Operation(
+        id="my_usage", method="get", path=f"{PREFIX}/usage", tag="用量", summary="我的密钥用量",
+        description="调用方每个 API 密钥（含已吊销的）最近若干天按日的调用次数和返回字节数。",
+        access=LOGIN, result="UsageList",
+        params=(query("days", {"type": "integer", "minimum": 1, "maximum": MAX_USAGE_DAYS, "default": 30},
+                      f"统计截至今天的天数，1–{MAX_USAGE_DAYS}，默认 30"),),
+    ),
+    Operation(
+        id="due_date", method="get", path=f"{PREFIX}/calendar/due", tag="时限", summary="计算到期日",
+        description="N 日期限的到期日：起算日当天不计；按工作日计算（含国务院调休安排），或按自然日计算且末日为节假日的顺延至下一个工作日。"
+                    "所涉年度的节假日安排尚未公布时，结果标明为暂定。",
+        access=PUBLIC, result="Due",
+        params=(query("start", {"type": "string", "format": "date"}, "起算日（不计入期限），如 2026-09-28", required=True),
+                query("days", {"type": "integer", "minimum": 0, "maximum": MAX_DUE_DAYS}, f"期限天数，0–{MAX_DUE_DAYS}", required=True),
+                query("calendar_days", {"type": "boolean", "default": False}, "true：按自然日计算；默认按工作日计算")),
+    ),
+    Operation(
+        id="clock_kinds", method="get", path=f"{PREFIX}/clocks", tag="时限", summary="法定时限",
+        description="现行的各种法定时限：期限、计算方式（区数据资源局可将共享、开放申请的答复时限改为按自然日计算）、起算日和依据条款。",
+        access=PUBLIC, result="ClockKindList",
+    ),
+)
+BY_ID = {op.id: op for op in OPERATIONS}
+TAGS = {
+    "申请": "共享申请（有条件共享，第十四条）和开放申请（依申请开放，第十八条）：提出、受理、补正、同意或不同意、协调",
+    "授权": "同意的申请产生的授权",
+    "数据校核": "数据校核（第十条）：对目录信息或数据内容的疑义和错误，及提供部门的答复",
+    "待办": "等待调用方办理的事项",
+    "用量": "API 密钥的用量",
+    "时限": "工作日历和法定时限",
+}
+
+ERROR_RESPONSES = {
+    400: ("BadRequest", "请求有误：不符合本文档（code 为 bad_request），或不符合业务规则（code 为 invalid）；fields 逐项说明"),
+    401: ("Unauthorized", "需要有效的 API 密钥：未提供密钥，或密钥无效、已吊销"),
+    403: ("Forbidden", "无权执行该操作"),
+    404: ("NotFound", "没有找到，或调用方无权查看"),
+    409: ("Conflict", "状态已变化，本次操作未生效"),
+    429: ("TooManyRequests", "超过调用配额（每分钟、每日调用次数或每日数据量）；Retry-After 为可重试的秒数"),
+}
+SECURITY_SCHEMES = {
+    "ApiKeyAuthorization": {"type": "apiKey", "in": "header", "name": "Authorization",
+                            "description": "API 密钥放在 Authorization 请求头中（与 CKAN 客户端的做法相同），如 `Authorization: zk_...`"},
+    "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "API 密钥放在 X-API-Key 请求头中"},
+}
+KEYED = [{"ApiKeyAuthorization": []}, {"ApiKeyHeader": []}]
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    success: dict[str, Any] = {"description": "成功", "content": _json(ref(op.result))}
+    if op.status == 201:
+        success["description"] = "已创建"
+        success["headers"] = {"Location": {"description": "新建对象在本 API 中的地址", "schema": {"type": "string"}}}
+    item: dict[str, Any] = {
+        "operationId": op.id, "tags": [op.tag], "summary": op.summary,
+        "description": f"{op.description}\n\n权限：{ACCESS_LABELS[op.access]}",
+        "security": KEYED if op.access in (LOGIN, WRITE) else [{}, *KEYED],
+        "responses": {str(op.status): success, **{str(code): {"$ref": f"#/components/responses/{ERROR_RESPONSES[code][0]}"} for code in op.errors}},
+    }
+    if op.params:
+        item["parameters"] = list(op.params)
+    if op.body:
+        item["requestBody"] = {"required": op.body_required, "content": _json(ref(op.body))}
+    return item
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of `/api/v1` (a copy: whoever reads it may change it)."""
+    return copy.deepcopy(_document())
+
+
+def _document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
+    headers = {
+        401: {"WWW-Authenticate": {"description": "认证方式", "schema": {"type": "string"}}},
+        429: {"Retry-After": {"description": "可重试前等待的秒数", "schema": {"type": "string"}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "合肥经开区政务数据共享开放平台 REST API",
+            "version": VERSION,
+            "description": (
+                "CKAN 兼容接口（/api/3/action）之外的原生接口：共享和开放申请、授权、数据校核、待办、密钥用量和法定时限，"
+                "与网站页面调用同一套业务规则。\n\n"
+                "认证：API 密钥放在 `Authorization` 或 `X-API-Key` 请求头中；已登录的浏览器会话可以读取，不能写入。"
+                "写操作需要具有写入权限的部门密钥（数据校核可匿名提交）。\n\n"
+                "分页：列表返回 `items` 和 `next_cursor`；把 `next_cursor` 作为 `cursor` 参数传入即得下一页，为 null 时已到最后一页。\n\n"
+                "错误：统一为 `{\"error\": {\"status\", \"code\", \"message\", \"fields\"}}`，message 为中文。\n\n"
+                "配额：每次调用计入调用方的配额（密钥、登录用户或来源地址），响应头 `X-RateLimit-Limit`、`X-RateLimit-Remaining`、"
+                "`X-RateLimit-Reset` 说明当前窗口；超过配额时返回 429 和 `Retry-After`。\n\n"
+                "时间：时刻为带时区的 UTC ISO 8601；日期（YYYY-MM-DD）为北京时间的日期。"
+            ),
+        },
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {
+                name: {"description": text, "content": _json(ref("Error")), **({"headers": headers[code]} if code in headers else {})}
+                for code, (name, text) in ERROR_RESPONSES.items()
+            },
+            "securitySchemes": SECURITY_SCHEMES,
+        },
+    }
+
+
+# -- reading the declaration (the docs page) -----------------------------------------------
+
+
+def resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with a top-level `$ref` followed."""
+    while "$ref" in schema:
+        schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def type_label(schema: dict[str, Any]) -> str:
+    """A short label of a schema's type, e.g. `string (date) | null`, `array[Grant]`, `Clock | null`."""
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[1]
+    if "anyOf" in schema:
+        return " | ".join(type_label(s) for s in schema["anyOf"])
+    kinds = schema.get("type", "any")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    labels = []
+    for kind in kinds:
+        if kind == "array":
+            labels.append(f"array[{type_label(schema.get('items', {}))}]")
+        elif kind == "string" and "format" in schema:
+            labels.append(f"string ({schema['format']})")
+        else:
+            labels.append(kind)
+    return " | ".join(labels)
+
+
+def constraints(schema: dict[str, Any]) -> str:
+    """The limits of a schema in words: allowed values, lengths, ranges, defaults."""
+    parts = []
+    if "enum" in schema:
+        parts.append("可选值：" + "、".join(f"{v}" for v in schema["enum"]))
+    if "maxLength" in schema:
+        parts.append(f"最长 {schema['maxLength']} 字符")
+    if "pattern" in schema:
+        parts.append(f"格式：{schema['pattern']}")
+    if "minimum" in schema or "maximum" in schema:
+        parts.append(f"范围：{schema.get('minimum', '')}–{schema.get('maximum', '')}")
+    if "maxItems" in schema:
+        parts.append(f"最多 {schema['maxItems']} 项")
+    if "default" in schema:
+        parts.append(f"默认：{str(schema['default']).lower() if isinstance(schema['default'], bool) else schema['default']}")
+    items = schema.get("items")
+    if isinstance(items, dict) and items.get("enum"):
+        parts.append("可选值：" + "、".join(items["enum"]))
+    return "；".join(parts)
+
+
+def fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of an object schema's table: name, type, required, description, constraints."""
+    schema = resolve(schema)
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "type": type_label(prop), "required": name in required, "description": prop.get("description", ""),
+         "constraints": constraints(prop)}
+        for name, prop in schema.get("properties", {}).items()
+    ]
