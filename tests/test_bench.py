@@ -149,3 +149,14 @@ def test_workflow_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert figures["provider_items"] == 50 - paused
     assert figures["notices"] > 0 and figures["notices_again"] == 0 and figures["notices_in_db"] == figures["notices"]
     assert all(figures[k] > 0 for k in ("all_tasks_ratio", "tick_first_ratio", "tick_again_ratio"))
+
+
+def test_api_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    """bench/api.py at a tiny size: quota counting in the database (and Redis when there is one)
+    next to uncounted calls, and the CKAN search next to the catalog page."""
+    command = [sys.executable, str(ROOT / "bench" / "api.py"), "--calls", "8", "--json"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["calls"] == 8 and figures["baseline_per_s"] > 0 and figures["database_store_ratio"] > 0
+    assert figures["package_search_to_page_ratio"] > 0
