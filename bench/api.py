@@ -2,7 +2,8 @@
 
     python bench/api.py [--calls 400] [--json] [--workdir DIR] [--redis-url redis://127.0.0.1:6379/15]
 
-A real app (`portal.create_app`) on a migrated SQLite database with the sample datasets loaded,
+A real app (`portal.create_app`) on its own migrated SQLite database and Whoosh index, whatever
+the environment says, with the sample datasets loaded,
 called in-process through Flask's test client (no network in the figures), the same sequence
 of calls each time, best of three rounds:
 
@@ -39,7 +40,7 @@ def _app(workdir: Path, store: str, redis_url: str) -> Any:
 
     return create_app({
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}", "INSTANCE_PATH": workdir, "FILES_PATH": workdir / "files",
-        "SEARCH_PATH": workdir / "search", "SECRET_KEY": "bench", "QUOTA_STORE": store, "REDIS_URL": redis_url,
+        "SEARCH_BACKEND": "whoosh", "SEARCH_PATH": workdir / "search", "SECRET_KEY": "bench", "QUOTA_STORE": store, "REDIS_URL": redis_url,
     })
 
 
