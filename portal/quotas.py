@@ -5,12 +5,16 @@
   the bulk tiers; `DEFAULTS` hold the numbers until the Bureau saves its own (`QuotaTier` rows).
   0 means "no limit".
 - Windows: a minute and a China day (UTC+8): `m:YYYYMMDDHHMM`, `d:YYYYMMDD`.
+- Subjects: limits count per account (`user:<id>`, whichever of its keys or its session made
+  the call: twenty keys do not give twenty times the tier) or, for anonymous calls, per client
+  address (`ip:<addr>`). A call made with a key is also counted, without a limit, on the key's
+  own daily row (`key:<id>`), the usage shown per key.
 - Stores (`QuotaStore`): `DatabaseStore` (UsageCounter rows, one atomic upsert per window in a
   short transaction of its own) and `RedisStore` (INCR/HINCRBY with EXPIRE in a MULTI pipeline).
   `hit` counts one call and decides before the call; `add_bytes` counts what was sent after it.
   A refused call is not counted: whoever hammers past the minute limit does not burn the day's.
-- Usage: the daily rows of keys (and of signed-in users) are kept `USAGE_DAYS` days; they are
-  what owners and the Bureau see (`usage`).
+- Usage: the daily rows of keys and accounts are kept `USAGE_DAYS` days; they are what owners
+  and the Bureau see (`usage`).
 No Flask here: "now" and the engine are passed in.
 """
 
@@ -196,12 +200,13 @@ def _bytes_fit(limits: Limits, before: int, reserve: int) -> bool:
 
 
 class QuotaStore(Protocol):
-    def hit(self, subject: str, limits: Limits, now: datetime, *, reserve: int = 0) -> Decision:
+    def hit(self, subject: str, limits: Limits, now: datetime, *, reserve: int = 0, usage: str | None = None) -> Decision:
         """Count one call of `subject` (and `reserve` bytes it is known to take) unless a limit
-        is reached; a refused call is not counted."""
+        is reached; a refused call is not counted. An allowed call is also counted on the daily
+        row of `usage` (a key), which has no limit."""
 
-    def add_bytes(self, subject: str, amount: int, now: datetime) -> None:
-        """Add (or, for a negative amount, give back) bytes of the day."""
+    def add_bytes(self, subject: str, amount: int, now: datetime, *, usage: str | None = None) -> None:
+        """Add (or, for a negative amount, give back) bytes of the day, to `usage`'s row too."""
 
     def sync(self, now: datetime, *, force: bool = False) -> int:
         """Copy daily usage kept elsewhere to the database (a no-op for the database store)."""
@@ -235,7 +240,7 @@ class DatabaseStore:
         row = conn.execute(select(UsageCounter.calls, UsageCounter.bytes).where(UsageCounter.subject == subject, UsageCounter.window == window)).first()
         return (row[0], row[1]) if row is not None else (0, 0)
 
-    def hit(self, subject: str, limits: Limits, now: datetime, *, reserve: int = 0) -> Decision:
+    def hit(self, subject: str, limits: Limits, now: datetime, *, reserve: int = 0, usage: str | None = None) -> Decision:
         w = windows(now)
         table = UsageCounter.__table__
         with self.engine.begin() as conn:
@@ -260,14 +265,17 @@ class DatabaseStore:
                 day_calls, day_bytes = self._counts(conn, subject, w.day)
                 reason = "day" if limits.per_day and day_calls >= limits.per_day else "bytes"
                 return decide(limits, w, minute_calls=max(0, minute_calls - 1), day_calls=day_calls, day_bytes=day_bytes, refused=reason)
+            if usage:
+                self._bump(conn, usage, w.day, _expiry(usage, w), calls=1, nbytes=reserve)
         return decide(limits, w, minute_calls=minute_calls, day_calls=day[0], day_bytes=day[1])
 
-    def add_bytes(self, subject: str, amount: int, now: datetime) -> None:
+    def add_bytes(self, subject: str, amount: int, now: datetime, *, usage: str | None = None) -> None:
         if not amount:
             return
         w = windows(now)
         with self.engine.begin() as conn:
-            self._bump(conn, subject, w.day, _expiry(subject, w), calls=0, nbytes=amount)
+            for counted in filter(None, (subject, usage)):
+                self._bump(conn, counted, w.day, _expiry(counted, w), calls=0, nbytes=amount)
 
     def sync(self, now: datetime, *, force: bool = False) -> int:
         return 0
@@ -290,17 +298,22 @@ class RedisStore:
     def _keys(self, subject: str, w: Windows) -> tuple[str, str, str]:
         return f"{self.prefix}{w.minute}|{subject}", f"{self.prefix}{w.day}|{subject}", f"{self.prefix}used|{w.day}"
 
-    def hit(self, subject: str, limits: Limits, now: datetime, *, reserve: int = 0) -> Decision:
+    def hit(self, subject: str, limits: Limits, now: datetime, *, reserve: int = 0, usage: str | None = None) -> Decision:
         w = windows(now)
         minute_key, day_key, used_key = self._keys(subject, w)
+        usage_key = self._keys(usage, w)[1] if usage else ""
         pipe = self.client.pipeline(transaction=True)
         pipe.incr(minute_key)
         pipe.expire(minute_key, w.minute_reset + 60)
         pipe.hincrby(day_key, "calls", 1)
         pipe.hincrby(day_key, "bytes", reserve)
         pipe.expire(day_key, w.day_reset + 86_400)
-        if subject.startswith(PERSISTED):
-            pipe.sadd(used_key, subject)
+        if usage:
+            pipe.hincrby(usage_key, "calls", 1)
+            pipe.hincrby(usage_key, "bytes", reserve)
+            pipe.expire(usage_key, w.day_reset + 86_400)
+        for persisted in (s for s in (subject, usage) if s and s.startswith(PERSISTED)):
+            pipe.sadd(used_key, persisted)
             pipe.expire(used_key, w.day_reset + 2 * 86_400)
         minute_calls, _, day_calls, day_bytes, *_ = pipe.execute()
         refused = ""
@@ -315,18 +328,22 @@ class RedisStore:
             undo.decr(minute_key)
             undo.hincrby(day_key, "calls", -1)
             undo.hincrby(day_key, "bytes", -reserve)
+            if usage:
+                undo.hincrby(usage_key, "calls", -1)
+                undo.hincrby(usage_key, "bytes", -reserve)
             undo.execute()
             minute_calls, day_calls, day_bytes = minute_calls - 1, day_calls - 1, day_bytes - reserve
         return decide(limits, w, minute_calls=minute_calls, day_calls=day_calls, day_bytes=day_bytes, refused=refused)
 
-    def add_bytes(self, subject: str, amount: int, now: datetime) -> None:
+    def add_bytes(self, subject: str, amount: int, now: datetime, *, usage: str | None = None) -> None:
         if not amount:
             return
         w = windows(now)
-        _, day_key, _ = self._keys(subject, w)
         pipe = self.client.pipeline(transaction=True)
-        pipe.hincrby(day_key, "bytes", amount)
-        pipe.expire(day_key, w.day_reset + 86_400)
+        for counted in filter(None, (subject, usage)):
+            day_key = self._keys(counted, w)[1]
+            pipe.hincrby(day_key, "bytes", amount)
+            pipe.expire(day_key, w.day_reset + 86_400)
         pipe.execute()
 
     def sync(self, now: datetime, *, force: bool = False) -> int:

@@ -1,6 +1,6 @@
 """API usage by day, as owners and the Bureau see it: the daily `usage_counter` rows of keys
-(`key:<id>`) and of signed-in users calling without a key (`user:<id>`), kept `quotas.USAGE_DAYS`
-days. Days are China days. Read-only."""
+(`key:<id>`) and of accounts (`user:<id>`: every counted call of the account, with a key or
+signed in), kept `quotas.USAGE_DAYS` days. Days are China days. Read-only."""
 
 from __future__ import annotations
 
@@ -86,19 +86,14 @@ def daily_totals(session: Session, *, start: date, end: date) -> list[DayUsage]:
 
 
 def top_users(session: Session, *, start: date, end: date, limit: int = 20) -> list[UserTotal]:
-    """The users who called most in the range: their keys and their signed-in calls together."""
+    """The users who called most in the range (the account's rows count its keys' calls and its
+    signed-in calls together), with how many of their keys were used."""
     calls: dict[int, int] = defaultdict(int)
     nbytes: dict[int, int] = defaultdict(int)
     used_keys: dict[int, set[int]] = defaultdict(set)
-    key_rows = [r for r in _rows(session, prefix="key:", start=start, end=end) if r.subject[4:].isdigit()]
-    owners = {key_id: user_id for key_id, user_id in session.execute(select(ApiKey.id, ApiKey.user_id).where(ApiKey.id.in_({int(r.subject[4:]) for r in key_rows})))}
-    for row in key_rows:
-        key_id = int(row.subject[4:])
-        if key_id in owners:
-            user_id = owners[key_id]
-            calls[user_id] += row.calls
-            nbytes[user_id] += row.bytes
-            used_keys[user_id].add(key_id)
+    key_ids = {int(r.subject[4:]) for r in _rows(session, prefix="key:", start=start, end=end) if r.subject[4:].isdigit() and r.calls}
+    for key_id, user_id in session.execute(select(ApiKey.id, ApiKey.user_id).where(ApiKey.id.in_(key_ids))):
+        used_keys[user_id].add(key_id)
     for row in _rows(session, prefix="user:", start=start, end=end):
         if row.subject[5:].isdigit():
             calls[int(row.subject[5:])] += row.calls

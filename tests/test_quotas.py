@@ -242,11 +242,11 @@ def test_usage_by_key_and_user(engine: Engine, session: Session) -> None:
     store = DatabaseStore(engine)
     limits = Limits(per_minute=0, per_day=0, bytes_per_day=0)
     yesterday = NOW - timedelta(days=1)
-    for subject, moment, calls in ((f"key:{key_a.id}", NOW, 3), (f"key:{key_a.id}", yesterday, 2), (f"key:{key_b.id}", NOW, 1),
-                                   (f"key:{key_c.id}", NOW, 5), (f"user:{citizen.id}", NOW, 4)):
-        for _ in range(calls):
-            store.hit(subject, limits, moment)
-    store.add_bytes(f"key:{key_a.id}", 1000, NOW)
+    for owner, key, moment, calls in ((citizen, key_a, NOW, 3), (citizen, key_a, yesterday, 2), (citizen, key_b, NOW, 1),
+                                      (editor, key_c, NOW, 5), (citizen, None, NOW, 4)):
+        for _ in range(calls):  # as the app counts: limits on the account, usage on the key
+            store.hit(f"user:{owner.id}", limits, moment, usage=f"key:{key.id}" if key else None)
+    store.add_bytes(f"user:{citizen.id}", 1000, NOW, usage=f"key:{key_a.id}")
 
     days = usage.key_usage(session, key_a, today=date(2026, 11, 25), days=30)
     assert len(days) == 30 and days[0].day == date(2026, 10, 27) and days[-1] == usage.DayUsage(date(2026, 11, 25), 3, 1000)
@@ -256,7 +256,7 @@ def test_usage_by_key_and_user(engine: Engine, session: Session) -> None:
     assert not more
     assert [(r.day.day, r.key.name, r.calls) for r in rows] == [(25, "部门", 5), (25, "脚本", 3), (25, "备用", 1), (24, "脚本", 2)]
     top = usage.top_users(session, start=date(2026, 11, 25), end=date(2026, 11, 25))
-    assert [(t.user.username, t.calls, t.keys) for t in top] == [("citizen", 8, 2), ("editor_a", 5, 1)]
+    assert [(t.user.username, t.calls, t.bytes, t.keys) for t in top] == [("citizen", 8, 1000, 2), ("editor_a", 5, 0, 1)]
     totals = usage.daily_totals(session, start=date(2026, 11, 24), end=date(2026, 11, 25))
     assert [(t.day.day, t.calls) for t in totals] == [(24, 2), (25, 9)]
     assert usage.clamp_range(date(2026, 12, 31), date(2024, 1, 1)) == (date(2025, 12, 31), date(2026, 12, 31))

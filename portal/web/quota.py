@@ -5,9 +5,10 @@ Counted: every request to the APIs (`/api/...`, except OPTIONS), the linked-data
 (`/catalog.jsonld`, `/catalog.ttl`, `/catalog/<slug>.jsonld|.ttl`), the change feed
 (`/catalog/changes.json`) and the data downloads
 (original files, derived formats, `package.zip`, `datapackage.json`); HTML pages are not.
-The subject is the key presented (`key:<id>`), else the signed-in user (`user:<id>`), else the
-client address (`ip:<addr>`, an IPv6 address by its /64): `request.remote_addr`, so behind a
-reverse proxy ProxyFix must be configured or every visitor is the proxy. A key presented but
+Limits count per account (`user:<id>`: the owner of the key presented, else the signed-in
+user), else per client address (`ip:<addr>`, an IPv6 address by its /64):
+`request.remote_addr`, so behind a reverse proxy ProxyFix must be configured or every visitor
+is the proxy. A call with a key is also counted on the key's own usage row (`key:<id>`). A key presented but
 unknown or revoked is refused (401; 403 "Authorization Error" in CKAN's envelope), never taken
 for anonymous.
 
@@ -97,6 +98,7 @@ class Counted:
     tier: str
     decision: Decision
     reserved: int  # bytes counted before the view (a download of known size)
+    usage: str | None = None  # the key's usage row
 
 
 def init_app(app: Flask) -> None:
@@ -129,9 +131,13 @@ def counted_kind() -> str | None:
     return None
 
 
+def usage_of(who: Caller) -> str | None:
+    """The key's own usage row, for a call made with a key."""
+    return f"key:{who.key.id}" if who.key is not None else None
+
+
 def subject_of(who: Caller) -> str:
-    if who.key is not None:
-        return f"key:{who.key.id}"
+    """Who the limits count for: the account (a key counts for its owner), else the address."""
     if who.user is not None:
         return f"user:{who.user.id}"
     address = request.remote_addr or "unknown"
@@ -185,19 +191,19 @@ def check_quota() -> Response | None:
     tier = tier_of(db, who.user)
     quota = state()
     limits = quota.limits()[tier]
-    subject = subject_of(who)
+    subject, usage = subject_of(who), usage_of(who)
     size = export_size(who) if kind == "download" else 0
     if tier not in BULK_TIERS and limits.max_export_bytes and size > limits.max_export_bytes:
         return error_response(403, gettext(BULK_MESSAGE))
     moment = now()
-    if limits.unlimited and not subject.startswith("key:"):
+    if limits.unlimited and usage is None:
         return None  # nothing to limit and no usage to keep: not even counted
     try:
-        decision = quota.store.hit(subject, limits, moment, reserve=size)
+        decision = quota.store.hit(subject, limits, moment, reserve=size, usage=usage)
     except Exception:
         quota.complain("hit")
         return None
-    g.quota = Counted(subject, tier, decision, size if decision.allowed else 0)
+    g.quota = Counted(subject, tier, decision, size if decision.allowed else 0, usage)
     if not decision.allowed:
         return error_response(429, gettext(TOO_MANY[decision.reason], seconds=decision.retry_after))
     return None
@@ -212,17 +218,17 @@ def finish_quota(response: Response) -> Response:
         sent = _body_size(response)
         if sent is not None and _over_remaining(decision, sent - counted.reserved) and response.status_code == 200:
             refused = replace(decision, allowed=False, reason="bytes", retry_after=decision.day_reset_seconds)
-            _account(state().store, counted.subject, -counted.reserved)
+            _account(state().store, counted.subject, -counted.reserved, usage=counted.usage)
             response = error_response(429, gettext(TOO_MANY[refused.reason]))
             rate_headers(response, refused, counted.tier)
             return response
-        store, subject, reserved = state().store, counted.subject, counted.reserved
+        store, subject, reserved, usage = state().store, counted.subject, counted.reserved, counted.usage
         if sent is None:
             body = response.response = CountingBody(response.response)
-            response.call_on_close(lambda: _account(store, subject, body.sent - reserved, sync=True))
+            response.call_on_close(lambda: _account(store, subject, body.sent - reserved, usage=usage, sync=True))
         else:
             decision = replace(decision, bytes_remaining=max(0, decision.bytes_remaining - (sent - reserved)))
-            response.call_on_close(lambda: _account(store, subject, sent - reserved, sync=True))
+            response.call_on_close(lambda: _account(store, subject, sent - reserved, usage=usage, sync=True))
     rate_headers(response, decision, counted.tier)
     return response
 
@@ -242,11 +248,11 @@ def _body_size(response: Response) -> int | None:
     return None
 
 
-def _account(store: QuotaStore, subject: str, amount: int, *, sync: bool = False) -> None:
+def _account(store: QuotaStore, subject: str, amount: int, *, usage: str | None = None, sync: bool = False) -> None:
     """Count `amount` bytes (after the response: no request context, never raises)."""
     moment = now()
     try:
-        store.add_bytes(subject, amount, moment)
+        store.add_bytes(subject, amount, moment, usage=usage)
         if sync:
             store.sync(moment)
     except Exception:

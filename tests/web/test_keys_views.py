@@ -169,9 +169,9 @@ def test_bureau_usage_page(app: Flask, client: FlaskClient, session: Session, wo
     session.commit()
     store = DatabaseStore(app.extensions["portal.engine"])
     today = datetime.now(timezone.utc)
-    for subject, calls in ((f"key:{a.id}", 3), (f"key:{b.id}", 8), (f"user:{world.users['citizen'].id}", 2)):
-        for _ in range(calls):
-            store.hit(subject, Limits(0, 0, 0), today)
+    for owner, key, calls in (("citizen", a, 3), ("editor_a", b, 8), ("citizen", None, 2)):
+        for _ in range(calls):  # as the app counts: the account, and the key's own usage row
+            store.hit(f"user:{world.users[owner].id}", Limits(0, 0, 0), today, usage=f"key:{key.id}" if key else None)
     login(client, "bureau")
     page = client.get("/bureau/usage").get_data(as_text=True)
     assert "市民脚本" in page and "部门同步" in page and f"{a.prefix}…" in page

@@ -148,20 +148,26 @@ def test_anonymous_callers_count_by_address(api: Flask, client: FlaskClient, ses
     assert counter(session, "ip:2001:db8:1:2::/64", quotas.windows(moment).day).calls == 1  # type: ignore[union-attr]
 
 
-def test_each_key_and_each_signed_in_user_has_its_own_quota(api: Flask, client: FlaskClient, session: Session, moment: datetime) -> None:
-    set_limits(session, "registered", per_minute=2, per_day=10)
+def test_the_quota_counts_per_account_whichever_key_or_session_calls(api: Flask, client: FlaskClient, session: Session, moment: datetime) -> None:
+    set_limits(session, "registered", per_minute=3, per_day=10)
     set_limits(session, "anonymous", per_minute=1, per_day=1)
-    alice = make_user(session, "alice")
+    alice, bob = make_user(session, "alice"), make_user(session, "bob")
     first, second = new_key(session, alice), new_key(session, alice)
-    assert [client.get("/api/test/ping", headers={"Authorization": first}).status_code for _ in range(3)] == [200, 200, 429]
+    assert [client.get("/api/test/ping", headers={"Authorization": first}).status_code for _ in range(2)] == [200, 200]
     response = client.get("/api/test/ping", headers={"X-API-Key": second})
     assert response.status_code == 200 and response.headers["X-Quota-Tier"] == "registered"
+    assert response.headers["X-RateLimit-Remaining"] == "0"  # a second key does not give a second quota
+    refused = client.get("/api/test/ping", headers={"X-API-Key": second})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
     login(client, "alice", "Zone-Test-Pass-2026")
-    assert [client.get("/api/test/ping").status_code for _ in range(3)] == [200, 200, 429]  # user:<id>, apart from the keys
+    assert client.get("/api/test/ping").status_code == 429  # signed in, the same account
+    assert client.get("/api/test/ping", headers={"Authorization": new_key(session, bob)}).status_code == 200  # another account
     day = quotas.windows(moment).day
     rows = {r.subject: r.calls for r in session.scalars(select(UsageCounter).where(UsageCounter.window == day))}
     key_ids = [k.id for k in api_keys.keys_of(session, alice)]
-    assert rows == {f"key:{key_ids[1]}": 2, f"key:{key_ids[0]}": 1, f"user:{alice.id}": 2}
+    bob_key = api_keys.keys_of(session, bob)[0].id
+    # limits on the accounts; each key's own usage row (no limit) for the usage pages
+    assert rows == {f"user:{alice.id}": 3, f"key:{key_ids[1]}": 2, f"key:{key_ids[0]}": 1, f"user:{bob.id}": 1, f"key:{bob_key}": 1}
 
 
 @pytest.mark.parametrize("url, status, kind", [
