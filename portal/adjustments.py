@@ -21,15 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, cast
-
-from sqlalchemy import CursorResult, func, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
 from .calendars import clock_kind
 from .data_requests import china_day
+from .db import compare_and_set
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import Adjustment, AdjustmentTarget, Department, Entry, EntryVersion, User
 from .vocab import DEPARTMENT_ROLES, N_, EntryStatus, Role
@@ -141,18 +139,7 @@ def _target(adjustment: Adjustment) -> str:
 
 def _move(session: Session, adjustment: Adjustment, target: str, **values: object) -> bool:
     """Compare-and-set from open to `target`; False when someone else moved it first."""
-    try:
-        result = session.execute(
-            update(Adjustment)
-            .where(Adjustment.id == adjustment.id, Adjustment.state == "open", Adjustment.version == adjustment.version)
-            .values(state=target, version=Adjustment.version + 1, **values)
-            .execution_options(synchronize_session=False)
-        )
-        changed = cast(CursorResult[Any], result).rowcount
-    except OperationalError:  # SQLite: another writer committed since this transaction began
-        changed = 0
-    session.expire(adjustment)
-    return changed == 1
+    return compare_and_set(session, adjustment, where={"state": "open"}, values={"state": target, **values})
 
 
 def _first_version_after(session: Session, target: AdjustmentTarget) -> int | None:

@@ -110,7 +110,7 @@ def update_entry(session: Session, entry: Entry, fields: EntryFields, *, actor: 
     return bool(changes) or proposed is not proposal
 
 
-def publish_entry(session: Session, entry: Entry, *, actor: User | None, now: datetime) -> None:
+def publish_entry(session: Session, entry: Entry, *, actor: User | None, now: datetime, actor_name: str = "") -> None:
     """Release an entry into the catalog; it then shows in the share and open catalogs by its attributes."""
     if entry.status == EntryStatus.PUBLISHED:
         return  # a repeated click changes nothing
@@ -122,17 +122,17 @@ def publish_entry(session: Session, entry: Entry, *, actor: User | None, now: da
     entry.status = EntryStatus.PUBLISHED
     entry.publish_date = entry.publish_date or now.date()
     entry.updated_at = now
-    _record(session, entry, action="publish", changes=_diff(before, snapshot(entry)), actor=actor, now=now)
+    _record(session, entry, action="publish", changes=_diff(before, snapshot(entry)), actor=actor, now=now, actor_name=actor_name)
 
 
-def withdraw_entry(session: Session, entry: Entry, *, actor: User | None, now: datetime) -> None:
+def withdraw_entry(session: Session, entry: Entry, *, actor: User | None, now: datetime, actor_name: str = "") -> None:
     """Take an entry out of the published catalog; it stays in its department's list."""
     if entry.status != EntryStatus.PUBLISHED:
         return
     before = snapshot(entry)
     entry.status = EntryStatus.WITHDRAWN
     entry.updated_at = now
-    _record(session, entry, action="withdraw", changes=_diff(before, snapshot(entry)), actor=actor, now=now)
+    _record(session, entry, action="withdraw", changes=_diff(before, snapshot(entry)), actor=actor, now=now, actor_name=actor_name)
 
 
 def _assign(entry: Entry, fields: EntryFields) -> None:

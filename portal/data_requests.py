@@ -18,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit
 from .calendars import clock_kind
+from .db import compare_and_set
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import DataRequest, Entry, Grant, RequestEvent, User
 from .vocab import DEPARTMENT_ROLES, N_, EntryStatus, OpenType, Role, ShareType
@@ -174,18 +174,8 @@ def _move(session: Session, request: DataRequest, action: str, *, actor: User, n
             raise Conflict(f"该申请当前为“{STATES[request.state]}”，不能{transition.label}；请刷新页面查看最新状态")
         raise Forbidden(N_("您没有执行此操作的权限"))
     source = request.state
-    try:
-        changed = session.execute(
-            update(DataRequest)
-            .where(DataRequest.id == request.id, DataRequest.state == source, DataRequest.version == request.version)
-            .values(state=transition.target, version=DataRequest.version + 1, **values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    except OperationalError:  # SQLite: another writer committed since this transaction began
-        changed = 0
-    if changed != 1:
+    if not compare_and_set(session, request, where={"state": source}, values={"state": transition.target, **values}):
         raise Conflict("该申请刚刚已被他人处理，本次操作未生效；请刷新页面查看最新状态")
-    session.expire(request)
     _log(session, request, action=action, actor=actor, from_state=source, to_state=transition.target, note=note, now=now)
 
 

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit
 from .authz import Action, can
 from .calendars import clock_kind
 from .data_requests import china_day
+from .db import compare_and_set
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import Entry, EntryVersion, ErrorReport, User
 from .vocab import N_, EntryStatus, Role
@@ -154,21 +154,9 @@ def answer(
     if len(text) > longest:
         raise Invalid({"answer": f"答复不能超过{longest}个字"})
     version = _correcting_version(session, report, corrected_version) if outcome == "corrected" else None
-    try:
-        changed = session.execute(
-            update(ErrorReport)
-            .where(ErrorReport.id == report.id, ErrorReport.state == "received", ErrorReport.version == report.version)
-            .values(
-                state=outcome, version=ErrorReport.version + 1, answer=text, answered_at=now, answered_by_id=actor.id,
-                corrected_version=version,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    except OperationalError:  # SQLite: another writer committed since this transaction began
-        changed = 0
-    if changed != 1:
+    values = {"state": outcome, "answer": text, "answered_at": now, "answered_by_id": actor.id, "corrected_version": version}
+    if not compare_and_set(session, report, where={"state": "received"}, values=values):
         raise Conflict("该校核刚刚已被他人答复，本次答复未生效；请刷新页面查看最新状态")
-    session.expire(report)
     audit.record(
         session, action="report:answer", actor=actor, now=now, target=target(report),
         details={"entry": report.entry_id, "outcome": outcome, "version": version},

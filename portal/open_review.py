@@ -25,12 +25,12 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, catalog
 from .authz import OPEN_CATALOG, Action, can
+from .db import compare_and_set
 from .entry_input import rule_errors
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import Entry, OpenReview, User
@@ -87,18 +87,8 @@ def _move(session: Session, review: OpenReview, source: str, target: str, **valu
     """Compare-and-set `review` from `source` to `target`; Conflict when someone was first."""
     if review.state != source:
         raise Conflict(f"该开放属性审查当前为“{STATES[review.state]}”，本次操作未生效；请刷新页面查看最新状态")
-    try:
-        changed = session.execute(
-            update(OpenReview)
-            .where(OpenReview.id == review.id, OpenReview.state == source, OpenReview.version == review.version)
-            .values(state=target, version=OpenReview.version + 1, **values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    except OperationalError:  # SQLite: another writer committed since this transaction began
-        changed = 0
-    if changed != 1:
+    if not compare_and_set(session, review, where={"state": source}, values={"state": target, **values}):
         raise Conflict("该开放属性审查刚刚已被他人处理，本次操作未生效；请刷新页面查看最新状态")
-    session.expire(review)
 
 
 # -- what the catalog calls ----------------------------------------------------------------

@@ -17,10 +17,19 @@ ID numbers and phone numbers are stored only as Fernet ciphertext (`cipher`, mad
 PERSONAL_DATA_KEY setting, passed in by the caller) beside a masked form that is what every page
 shows; the full number is decrypted only for the Bureau on the page of a pending application
 (`reveal`), and that access is audited. Nothing here logs, and no audit row carries a number.
+
+One ID number (or credit code) verifies one account: beside the ciphertext each application keeps
+`identity_digest`, an HMAC-SHA256 of "kind:number" under a subkey derived from the personal-data
+key (comparable, unlike the ciphertext; not reversible without the key, unlike a plain hash of a
+number this guessable). A number pending or approved on another account is refused on submission,
+and approval is refused when another account was approved with it meanwhile.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import re
 from dataclasses import dataclass, field
@@ -28,12 +37,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import case, func, or_, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from . import audit
 from .codes import id_check_char, uscc_error
+from .db import compare_and_set
 from .errors import Conflict, Forbidden, Invalid, NotFound, PortalError
 from .models import RealNameVerification, User
 from .pii import mask_value
@@ -67,12 +76,39 @@ def personal_data_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def make_cipher(key: str | bytes) -> Fernet:
+class PersonalDataCipher(Fernet):
+    """A Fernet cipher that also holds the key of identity digests, derived from its own key."""
+
+    def __init__(self, key: str | bytes) -> None:
+        super().__init__(key)
+        self.identity_key = _derive_identity_key(base64.urlsafe_b64decode(key))
+
+
+def make_cipher(key: str | bytes) -> PersonalDataCipher:
     """The cipher of `key`; ValueError with a Chinese message when it is not a Fernet key."""
     try:
-        return Fernet(key)
+        return PersonalDataCipher(key)
     except (ValueError, TypeError) as error:
         raise ValueError("PERSONAL_DATA_KEY 不是有效的 Fernet 密钥（44 个字符的 URL 安全 Base64）") from error
+
+
+def _derive_identity_key(fernet_key: bytes) -> bytes:
+    """The digest subkey of the 32 bytes of a Fernet key: never the Fernet key itself."""
+    return hmac.new(fernet_key, b"identity-digest", hashlib.sha256).digest()
+
+
+def _identity_key(cipher: Fernet) -> bytes:
+    if isinstance(cipher, PersonalDataCipher):
+        return cipher.identity_key
+    # A plain Fernet (made elsewhere than `make_cipher`): the same subkey, from the key it holds.
+    return _derive_identity_key(cipher._signing_key + cipher._encryption_key)
+
+
+def identity_digest(cipher: Fernet, kind: AccountKind, number: str) -> str:
+    """The keyed hash (hex HMAC-SHA256) of an individual's ID number or an organisation's credit
+    code, the same for the same number under the same key: what `submit` compares."""
+    text = f"{kind.value}:{number.strip().upper()}"
+    return hmac.new(_identity_key(cipher), text.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def _encrypt(cipher: Fernet, text: str) -> str:
@@ -216,7 +252,8 @@ def submit(
 ) -> RealNameVerification:
     """File a real-name application for `user`. The kind is the account's (or `kind` for an
     account made without one). Raises Forbidden for staff, Conflict while one is pending or
-    after approval, Invalid with Chinese field errors."""
+    after approval, Invalid with Chinese field errors (also when the ID number or credit code is
+    pending or approved on another account)."""
     if not may_apply(user):
         raise Forbidden(N_("部门工作人员和管理人员已按任职实名，无需实名认证；实名认证由公众用户提出"))
     kind = user.account_kind or kind
@@ -227,10 +264,12 @@ def submit(
     session.scalar(select(User.id).where(User.id == user.id).with_for_update())
     _refuse_second(session, user, current=None)
     columns = _columns(application, kind, cipher)
+    _refuse_shared_identity(session, user.id, kind, columns["identity_digest"], states=("pending", "approved"))
     verification = RealNameVerification(user_id=user.id, kind=kind, state="pending", version=0, submitted_at=now, **columns)
     session.add(verification)
     session.flush()
     _refuse_second(session, user, current=verification)  # a submission that raced this one
+    _refuse_shared_identity(session, user.id, kind, verification.identity_digest, states=("pending", "approved"))
     details = {"kind": kind.value}
     if kind == AccountKind.ORGANISATION:
         details["credit_code"] = verification.credit_code  # public, unlike the numbers of persons
@@ -251,6 +290,25 @@ def _refuse_second(session: Session, user: User, *, current: RealNameVerificatio
         raise Conflict(N_("您已有一份待审核的实名认证申请，请等待区数据资源局审核"))
 
 
+SHARED_IDENTITY = {
+    AccountKind.INDIVIDUAL: ("id_number", N_("该身份证号码已用于其他账号的实名认证")),
+    AccountKind.ORGANISATION: ("credit_code", N_("该统一社会信用代码已用于其他账号的实名认证")),
+}
+
+
+def _refuse_shared_identity(session: Session, user_id: int, kind: AccountKind, digest: str, *, states: tuple[str, ...]) -> None:
+    """Invalid when an application of another account with the same number is in one of `states`
+    (applications of `user_id` itself never count). On PostgreSQL the applications with the number
+    are locked, so of two approvals at once the second waits and then sees the first."""
+    if not digest:
+        return
+    query = select(RealNameVerification.user_id, RealNameVerification.state).where(RealNameVerification.identity_digest == digest)
+    rows = session.execute(query.order_by(RealNameVerification.id).with_for_update()).all()
+    if any(other != user_id and state in states for other, state in rows):
+        field_name, message = SHARED_IDENTITY[kind]
+        raise Invalid({field_name: message})
+
+
 def _columns(application: Application, kind: AccountKind, cipher: Fernet) -> dict[str, str]:
     """The columns of a valid application, its numbers encrypted and masked; Invalid otherwise."""
     errors: dict[str, str] = {}
@@ -265,7 +323,10 @@ def _columns(application: Application, kind: AccountKind, cipher: Fernet) -> dic
             errors["id_number"] = problem
         if errors:
             raise Invalid(errors)
-        return {"name": name, "id_number_token": _encrypt(cipher, number), "id_number_masked": mask_id_number(number)}
+        return {
+            "name": name, "id_number_token": _encrypt(cipher, number), "id_number_masked": mask_id_number(number),
+            "identity_digest": identity_digest(cipher, kind, number),
+        }
     code = application.credit_code.strip().upper()
     contact = " ".join(application.contact_name.split())
     phone = normalise_mobile(application.contact_phone)
@@ -282,6 +343,7 @@ def _columns(application: Application, kind: AccountKind, cipher: Fernet) -> dic
     return {
         "name": name, "credit_code": code, "contact_name": contact,
         "contact_phone_token": _encrypt(cipher, phone), "contact_phone_masked": mask_phone(phone),
+        "identity_digest": identity_digest(cipher, kind, code),
     }
 
 
@@ -293,7 +355,8 @@ def _target(verification: RealNameVerification, user: User) -> str:
 
 
 def approve(session: Session, verification: RealNameVerification, *, actor: User, now: datetime, version: int | None = None) -> None:
-    """The Bureau approves a pending application (`version`: the one the decider saw)."""
+    """The Bureau approves a pending application (`version`: the one the decider saw); Invalid when
+    another account was approved with the same number since (two applications pending at once)."""
     _decide(session, verification, "approved", actor=actor, now=now, version=version, reason="")
     audit.record(session, action="realname:approve", actor=actor, now=now, target=_target(verification, verification.user))
 
@@ -319,20 +382,15 @@ def _decide(
         raise Forbidden(N_("实名认证由区数据资源局审核"))
     if verification.state != "pending":
         raise Conflict(N_("该申请已审核，本次操作未生效；请刷新页面查看最新状态"))
-    expected = verification.version if version is None else version
-    try:
-        changed = session.execute(
-            update(RealNameVerification)
-            .where(RealNameVerification.id == verification.id, RealNameVerification.state == "pending",
-                   RealNameVerification.version == expected)
-            .values(state=target, version=RealNameVerification.version + 1, decided_at=now, decided_by_id=actor.id, reason=reason)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    except OperationalError:  # SQLite: another writer committed since this transaction began
-        changed = 0
-    if changed != 1:
+    identity = (verification.user_id, verification.kind, verification.identity_digest)
+    if target == "approved":
+        _refuse_shared_identity(session, *identity, states=("approved",))
+    values = {"state": target, "decided_at": now, "decided_by_id": actor.id, "reason": reason}
+    if not compare_and_set(session, verification, where={"state": "pending"}, values=values, version=version):
         raise Conflict(N_("该申请刚刚已被他人审核或已变化，本次操作未生效；请刷新页面查看最新状态"))
-    session.expire(verification)
+    if target == "approved":
+        # An approval that raced this one: on SQLite this second look is under the write lock.
+        _refuse_shared_identity(session, *identity, states=("approved",))
 
 
 @dataclass(frozen=True)

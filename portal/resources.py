@@ -116,7 +116,7 @@ def _add_items(entry: Entry, items: list[ItemFields]) -> None:
         )
 
 
-def clear_file(session: Session, record: EntryFile, *, basis: str, note: str, actor: User | None, now: datetime) -> None:
+def clear_file(session: Session, record: EntryFile, *, basis: str, note: str, actor: User | None, now: datetime, actor_name: str = "") -> None:
     """Record that the personal information in `record` may be released because the right holder
     consented or a public-interest decision was made (Art. 16); `note` names the document."""
     note = (note or "").strip()
@@ -135,7 +135,7 @@ def clear_file(session: Session, record: EntryFile, *, basis: str, note: str, ac
     before = snapshot(entry)
     record.clearance, record.clearance_note = basis, note[:2000]
     record.cleared_by_id, record.cleared_at = (actor.id if actor else None), now
-    record_change(session, entry, action="file", before=before, actor=actor, now=now)
+    record_change(session, entry, action="file", before=before, actor=actor, now=now, actor_name=actor_name)
 
 
 def revisions(entry: Entry, record: EntryFile) -> list[EntryFile]:

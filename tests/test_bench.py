@@ -152,11 +152,36 @@ def test_workflow_benchmark_runs_and_reports(tmp_path: Path) -> None:
 
 
 def test_api_benchmark_runs_and_reports(tmp_path: Path) -> None:
-    """bench/api.py at a tiny size: quota counting in the database (and Redis when there is one)
-    next to uncounted calls, and the CKAN search next to the catalog page."""
-    command = [sys.executable, str(ROOT / "bench" / "api.py"), "--calls", "8", "--json"]
+    """bench/api.py --mode inprocess at a tiny size: quota counting in the database (and Redis
+    when there is one) next to uncounted calls, and the CKAN search next to the catalog page."""
+    command = [sys.executable, str(ROOT / "bench" / "api.py"), "--mode", "inprocess", "--calls", "8", "--json"]
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout)
     assert figures["calls"] == 8 and figures["baseline_per_s"] > 0 and figures["database_store_ratio"] > 0
     assert figures["package_search_to_page_ratio"] > 0
+
+
+def test_api_load_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    """bench/api.py (gunicorn and the load generator) at a tiny size: it builds and caches the
+    instance, serves every scenario without an error, and stops its server."""
+    cache = tmp_path / "cache"
+    command = [
+        sys.executable, str(ROOT / "bench" / "api.py"), "--entries", "200", "--seconds", "1", "--warmup", "0.5", "--clients", "4",
+        "--cache-dir", str(cache), "--json",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)  # exactly one JSON object
+    assert set(report) >= {"mode", "parameters", "catalog", "entry_page_caching", "results", "targets", "targets_met"}
+    assert report["catalog"]["entries"] == 200 and 0 < report["catalog"]["open_entries"] < 200
+    assert report["catalog"]["reused"] is False and (cache / "n200-seed1" / "bench-ready.json").exists()
+    assert [r["scenario"] for r in report["results"]] == ["baseline", "package_show", "package_search", "entry_page"]
+    for row in report["results"]:
+        assert row["clients"] == 4 and row["requests"] > 0 and row["errors"] == 0, row
+        assert set(row) >= {"per_s", "p50_ms", "p95_ms", "ratio_to_baseline", "target", "met", "statuses"}
+    assert report["results"][0]["ratio_to_baseline"] == 1.0
+    assert report["targets_met"] is None  # targets are for 10,000 entries and 50 clients
+    assert report["entry_page_caching"]["status"] == 200
+    assert report["server"]["stopped"] is True

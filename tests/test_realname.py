@@ -4,6 +4,9 @@ revealed only to the Bureau on a pending application, and never written to logs 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
 import stat
@@ -201,6 +204,150 @@ def test_a_submission_that_raced_another_is_refused(session: Session, engine: En
     assert len(realname.history(session, user)) == 1
 
 
+# -- one number, one account ----------------------------------------------------------------------
+
+SHARED_ID = "该身份证号码已用于其他账号的实名认证"
+SHARED_CODE = "该统一社会信用代码已用于其他账号的实名认证"
+
+
+def test_a_number_pending_or_approved_on_another_account_is_refused(session: Session, world: World) -> None:
+    first = apply_individual(session, member(session, AccountKind.INDIVIDUAL, "a@example.cn"))
+    other = member(session, AccountKind.INDIVIDUAL, "b@example.cn")
+    with pytest.raises(Invalid) as caught:
+        apply_individual(session, other)  # pending on the first account
+    assert caught.value.errors == {"id_number": SHARED_ID}
+    session.rollback()
+    realname.approve(session, first, actor=world.users["bureau"], now=LATER)
+    session.commit()
+    with pytest.raises(Invalid) as caught:
+        apply_individual(session, other)  # approved on the first account
+    assert caught.value.errors == {"id_number": SHARED_ID}
+    session.rollback()
+    assert realname.history(session, other) == []
+    apply_individual(session, other, id_number("34010419900307124"))  # a number of its own is fine
+
+
+def test_a_credit_code_verifies_one_organisation_account(session: Session) -> None:
+    apply_organisation(session, member(session, AccountKind.ORGANISATION, "a@example.cn"))
+    application = Application(name="另一家公司", credit_code=CODE.lower(), contact_name="李雷", contact_phone="13812345678")
+    with pytest.raises(Invalid) as caught:
+        realname.submit(session, member(session, AccountKind.ORGANISATION, "b@example.cn"), application, cipher=CIPHER, now=NOW)
+    assert caught.value.errors == {"credit_code": SHARED_CODE}
+
+
+def test_the_same_account_applies_again_after_a_rejection_and_so_may_another(session: Session, world: World) -> None:
+    user = member(session, AccountKind.INDIVIDUAL, "a@example.cn")
+    first = apply_individual(session, user)
+    realname.reject(session, first, actor=world.users["bureau"], reason="照片不清晰请重传", now=LATER)
+    session.commit()
+    second = apply_individual(session, user)  # the same number, the same account
+    assert second.state == "pending" and second.identity_digest == first.identity_digest
+    realname.reject(session, second, actor=world.users["bureau"], reason="照片仍不清晰请重传", now=LATER)
+    session.commit()
+    other = member(session, AccountKind.INDIVIDUAL, "b@example.cn")
+    third = apply_individual(session, other)  # only rejected on the first account: not taken
+    with pytest.raises(Invalid, match=SHARED_ID):
+        apply_individual(session, user)  # now pending on the other account
+    session.rollback()
+    realname.approve(session, third, actor=world.users["bureau"], now=LATER)
+    session.commit()
+    assert realname.is_verified(session, other) and not realname.is_verified(session, user)
+
+
+def test_of_two_pending_with_one_number_the_second_approval_is_refused(session: Session, world: World) -> None:
+    bureau = world.users["bureau"]
+    first = apply_individual(session, member(session, AccountKind.INDIVIDUAL, "a@example.cn"))
+    # What two submissions at the same instant can leave behind (neither saw the other's row).
+    racer = member(session, AccountKind.INDIVIDUAL, "b@example.cn")
+    second = RealNameVerification(
+        user_id=racer.id, kind=AccountKind.INDIVIDUAL, name="周明", state="pending", submitted_at=NOW,
+        identity_digest=realname.identity_digest(CIPHER, AccountKind.INDIVIDUAL, ID),
+    )
+    session.add(second)
+    session.commit()
+    realname.approve(session, second, actor=bureau, now=LATER)  # either may be approved first
+    session.commit()
+    with pytest.raises(Invalid) as caught:
+        realname.approve(session, first, actor=bureau, now=LATER)
+    assert caught.value.errors == {"id_number": SHARED_ID}
+    session.rollback()
+    assert (first.state, first.version) == ("pending", 0) and not realname.is_verified(session, first.user)
+    assert session.scalars(select(AuditEvent.action).where(AuditEvent.action == "realname:approve")).all() == ["realname:approve"]
+    realname.reject(session, first, actor=bureau, reason="该号码已用于其他账号", now=LATER)  # it can still be rejected
+    session.commit()
+
+
+def test_an_approval_that_raced_another_is_refused(session: Session, engine: Engine, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = apply_individual(session, member(session, AccountKind.INDIVIDUAL, "a@example.cn"))
+    racer = member(session, AccountKind.INDIVIDUAL, "b@example.cn")
+    check = realname._refuse_shared_identity
+    calls: list[str] = []
+
+    def other_bureau_member_approves_after_our_check(*args: object, **kwargs: object) -> None:
+        check(*args, **kwargs)  # type: ignore[arg-type]
+        if not calls:  # our first check passed; then another application with the number is approved
+            calls.append("raced")
+            with make_sessionmaker(engine)() as other:
+                other.add(RealNameVerification(
+                    user_id=racer.id, kind=AccountKind.INDIVIDUAL, name="周明", state="approved", submitted_at=NOW,
+                    identity_digest=first.identity_digest,
+                ))
+                other.commit()
+
+    monkeypatch.setattr(realname, "_refuse_shared_identity", other_bureau_member_approves_after_our_check)
+    with pytest.raises(Invalid, match=SHARED_ID):
+        realname.approve(session, first, actor=world.users["bureau"], now=LATER)
+    session.rollback()
+    assert first.state == "pending"
+
+
+def test_a_submission_that_raced_another_accounts_is_refused(session: Session, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = member(session, AccountKind.INDIVIDUAL, "a@example.cn")
+    racer = member(session, AccountKind.INDIVIDUAL, "b@example.cn")
+    check = realname._refuse_shared_identity
+    calls: list[str] = []
+
+    def other_account_submits_after_our_check(*args: object, **kwargs: object) -> None:
+        check(*args, **kwargs)  # type: ignore[arg-type]
+        if not calls:
+            calls.append("raced")
+            with make_sessionmaker(engine)() as other:
+                other.add(RealNameVerification(
+                    user_id=racer.id, kind=AccountKind.INDIVIDUAL, name="周明", state="pending", submitted_at=NOW,
+                    identity_digest=realname.identity_digest(CIPHER, AccountKind.INDIVIDUAL, ID),
+                ))
+                other.commit()
+
+    monkeypatch.setattr(realname, "_refuse_shared_identity", other_account_submits_after_our_check)
+    with pytest.raises(Invalid, match=SHARED_ID):
+        apply_individual(session, user)
+    session.rollback()
+    assert realname.history(session, user) == []
+
+
+def test_the_digest_is_keyed_and_holds_no_number(session: Session) -> None:
+    key = Fernet.generate_key()
+    digest = realname.identity_digest(Fernet(key), AccountKind.INDIVIDUAL, ID)
+    assert len(digest) == 64 and set(digest) <= set("0123456789abcdef")
+    assert ID not in digest and ID[:6] not in digest and ID[-4:] not in digest
+    assert digest == realname.identity_digest(realname.make_cipher(key), AccountKind.INDIVIDUAL, ID)  # the app's cipher
+    assert digest != realname.identity_digest(Fernet(Fernet.generate_key()), AccountKind.INDIVIDUAL, ID)  # another key
+    assert digest != realname.identity_digest(Fernet(key), AccountKind.ORGANISATION, ID)
+    assert digest != realname.identity_digest(Fernet(key), AccountKind.INDIVIDUAL, id_number("34010419900307124"))
+    text_ = f"individual:{ID}".encode()
+    assert digest not in (hashlib.sha256(text_).hexdigest(), hmac.new(base64.urlsafe_b64decode(key), text_, hashlib.sha256).hexdigest())
+    with_x = id_number("34010419900307118")
+    assert with_x.endswith("X")
+    assert realname.identity_digest(Fernet(key), AccountKind.INDIVIDUAL, with_x.lower()) == realname.identity_digest(
+        Fernet(key), AccountKind.INDIVIDUAL, with_x)
+    assert realname.identity_digest(Fernet(key), AccountKind.ORGANISATION, CODE.lower()) == realname.identity_digest(
+        Fernet(key), AccountKind.ORGANISATION, CODE)
+    made = apply_individual(session, member(session, AccountKind.INDIVIDUAL), with_x[:17] + "x")
+    assert made.identity_digest == realname.identity_digest(CIPHER, AccountKind.INDIVIDUAL, with_x)
+    firm = apply_organisation(session, member(session, AccountKind.ORGANISATION, "firm@example.cn"))
+    assert firm.identity_digest == realname.identity_digest(CIPHER, AccountKind.ORGANISATION, CODE)
+
+
 # -- the Bureau's decision ------------------------------------------------------------------------
 
 
@@ -291,8 +438,8 @@ def test_the_list_puts_pending_first_oldest_first_and_filters(session: Session, 
     bureau = world.users["bureau"]
     a = apply_individual(session, member(session, AccountKind.INDIVIDUAL, "a@example.cn"))
     b = apply_organisation(session, member(session, AccountKind.ORGANISATION, "b@example.cn"))
-    c = apply_individual(session, member(session, AccountKind.INDIVIDUAL, "c@example.cn"))
-    d = apply_individual(session, member(session, AccountKind.INDIVIDUAL, "d@example.cn"))
+    c = apply_individual(session, member(session, AccountKind.INDIVIDUAL, "c@example.cn"), id_number("34010419900307124"))
+    d = apply_individual(session, member(session, AccountKind.INDIVIDUAL, "d@example.cn"), id_number("34010419900307125"))
     realname.approve(session, a, actor=bureau, now=LATER)
     realname.reject(session, c, actor=bureau, reason="材料不全不全", now=LATER)
     session.commit()

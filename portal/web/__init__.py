@@ -20,10 +20,12 @@ from ..authz import Action, can
 from ..errors import PortalError
 from ..models import User
 from ..release import CLEARANCES
+from ..text import render_markdown
 from ..vocab import Choice
 from . import (
-    adjustments_views, api_v1_views, audit_views, auth, bureau_views, catalog_views, ckan_views, keys_views, linked_data_views,
-    manage, quota, realname_views, reports_views, requests_views, resources, reviews_views, work_views,
+    adjustments_views, api_v1_views, audit_views, auth, bureau_views, catalog_views, ckan_views, competitions_views, harvest_views,
+    keys_views, linked_data_views, manage, plans_views, quota, realname_views, reports_views, requests_views, resources, reviews_views,
+    showcases_views, work_views,
 )
 from .common import db_session, viewer
 
@@ -98,6 +100,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(ckan_views.bp)
     app.register_blueprint(api_v1_views.bp)
     app.register_blueprint(linked_data_views.bp)
+    app.register_blueprint(plans_views.bp)
+    app.register_blueprint(competitions_views.bp)
+    app.register_blueprint(showcases_views.bp)
+    app.register_blueprint(harvest_views.bp)
     quota.init_app(app)  # after the blueprints: counts API calls, dumps and downloads (429, X-RateLimit-*)
 
 
@@ -147,6 +153,8 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(render_markdown, "markdown")  # safe Markdown of user text (`portal.text`)
+
     @app.template_filter("label")
     def label(value: Any) -> str:
         """The translated label of a vocabulary member."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, Response, redirect, render_template, request, session, url_for
 
-from .. import audit, browse, data_requests, open_review
+from .. import audit, browse, data_requests, open_review, showcases
 from ..authz import Action, can
 from ..catalog import FIELD_LABELS, entry_history, entry_warnings
 from ..exports import FORMATS
@@ -81,6 +81,7 @@ def entry_page(slug: str) -> str:
         requests=data_requests.requests_of_entry(db, entry, viewer()),
         request_states=data_requests.STATES,
         request_labels=data_requests.KINDS,
+        entry_showcases=showcases.showcases_of_entry(db, entry),
     )
 
 

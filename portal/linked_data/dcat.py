@@ -1,38 +1,27 @@
-"""The catalog as linked data: DCAT (DCAT-AP 3 where it fits) graphs of a page of the catalog and
-of one entry, the portal's own vocabulary, schema.org Dataset JSON for entry pages, and the
-entries a sitemap lists.
+"""DCAT (DCAT-AP 3 where it fits): the graphs of a page of the catalog (with Hydra paging) and of
+one entry, the portal's own vocabulary (`vocabulary_graph`), and their JSON-LD or Turtle. `Links`,
+the site's addresses the web layer builds, names every node; the vocabularies the catalog's
+fields map to (EU frequency, access right, file type; IANA media types) are here too.
 
-Everything is computed for a viewer exactly like the HTML catalog: the entries of
-`browse.visible_clause`, the files of `serving.released_files`, download links only where
-`authz.can(viewer, DOWNLOAD)` holds (and, when columns are withheld from the viewer, the table
-without them instead of the original). Addresses come from a `Links` the web layer builds; this
-module never imports Flask.
-
-IRIs: the catalog is `<catalog list page>#catalog`, an entry `<entry page>#dataset`, a file
-`<resource page>#distribution`, a department `<department page>#organization`. The catalog's
-own fields (share type, open type, update cycle, security level ...) use the namespace
-`<vocabulary document>#` (`/ns`), whose terms `vocabulary_graph` defines.
+A file's download link is only there where `authz.can(viewer, DOWNLOAD)` holds (`_download`,
+which the schema.org block shares).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
-from sqlalchemy import ColumnElement, case, func, select
-from sqlalchemy.orm import Session, selectinload
 
-from .authz import Action, can
-from .browse import visible_clause
-from .errors import Invalid
-from .models import Entry, EntryFile, EntryVersion, User
-from .serving import hidden_columns, released_files
-from .vocab import ClassificationKind, EntryStatus, OpenType, SecurityLevel, ShareType, UpdateCycle
+from ..authz import Action, can
+from ..models import Entry, EntryFile, User
+from ..serving import hidden_columns, released_files
+from ..vocab import ClassificationKind, EntryStatus, OpenType, SecurityLevel, ShareType, UpdateCycle
+from .reading import CatalogPage
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
@@ -41,7 +30,6 @@ EU = "http://publications.europa.eu/resource/authority/"
 IANA = "https://www.iana.org/assignments/media-types/"
 LOCAL_AUTHORITY = URIRef("http://purl.org/adms/publishertype/LocalAuthority")
 CHINESE = URIRef(EU + "language/ZHO")
-CHINA = timezone(timedelta(hours=8))
 
 CATALOG_TITLE = "合肥经济技术开发区政务数据资源目录"
 CATALOG_DESCRIPTION = "合肥经济技术开发区政务数据共享开放平台的数据资源目录：各区属部门编制的政务数据资源及其数据文件。"
@@ -102,8 +90,6 @@ PROPERTY_LABELS = {
     "personalInformation": "含个人信息", "relatedResourceCode": "关联资源代码",
 }
 CONTEXT_PREFIXES = frozenset({"dcat", "dct", "foaf", "skos", "vcard", "hydra", "spdx", "xsd", "rdf", "rdfs", "portal"})
-PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -142,91 +128,6 @@ class Links:
     def term(self, value: Any) -> URIRef:
         """The concept of a vocabulary member, e.g. `<ns>#ShareType-unconditional`."""
         return self.namespace[f"{type(value).__name__}-{value.value}"]
-
-
-# -- reading the catalog --------------------------------------------------------------------
-
-
-def modified_column() -> ColumnElement[datetime]:
-    """When an entry last changed: its newest version, or its `updated_at` if that is later."""
-    last = select(func.max(EntryVersion.at)).where(EntryVersion.entry_id == Entry.id).correlate(Entry).scalar_subquery()
-    return case((last > Entry.updated_at, last), else_=Entry.updated_at)
-
-
-@dataclass(frozen=True)
-class CatalogPage:
-    entries: list[tuple[Entry, datetime]]  # each entry with its last modification
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def last(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
-def parse_time(text: str, *, field: str) -> datetime:
-    """An ISO 8601 date or time from a query parameter; without an offset it is China time."""
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise Invalid({field: f"时间格式应为 ISO 8601，如 2026-11-25T09:30:00+08:00：{text[:40]}"}) from None
-    return (value.replace(tzinfo=CHINA) if value.tzinfo is None else value).astimezone(timezone.utc)
-
-
-def parse_paging(page: str | None, page_size: str | None) -> tuple[int, int]:
-    """`page` (from 1) and `page_size` (1 to MAX_PAGE_SIZE, PAGE_SIZE if not given) from a query."""
-    errors = {}
-    number = size = 0
-    try:
-        number = int(page or 1)
-        size = int(page_size or PAGE_SIZE)
-    except ValueError:
-        errors["page"] = "page 与 page_size 应为正整数"
-    if not errors and not (1 <= number <= 10**6):
-        errors["page"] = "page 应为 1 到 1000000 之间的整数"
-    if not errors and not (1 <= size <= MAX_PAGE_SIZE):
-        errors["page_size"] = f"page_size 应为 1 到 {MAX_PAGE_SIZE} 之间的整数"
-    if errors:
-        raise Invalid(errors)
-    return number, size
-
-
-def catalog_page(session: Session, viewer: User | None, *, page: int, page_size: int, modified_since: datetime | None = None) -> CatalogPage:
-    """The entries `viewer` may see, `page_size` a page in a stable order (by id), optionally
-    only those modified at or after `modified_since`."""
-    modified = modified_column()
-    conditions = [visible_clause(viewer)]
-    if modified_since is not None:
-        conditions.append(modified >= modified_since)
-    total = session.scalar(select(func.count(Entry.id)).where(*conditions)) or 0
-    rows = session.execute(
-        select(Entry, modified.label("modified"))
-        .where(*conditions)
-        .options(selectinload(Entry.department), selectinload(Entry.items), selectinload(Entry.files))
-        .order_by(Entry.id)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    ).all()
-    return CatalogPage([(entry, when) for entry, when in rows], total, page, page_size)
-
-
-def last_modified(session: Session, entry: Entry) -> datetime:
-    return session.scalar(select(modified_column()).where(Entry.id == entry.id)) or entry.updated_at
-
-
-def sitemap_entries(session: Session) -> list[tuple[str, int, datetime]]:
-    """(slug, department id, last modification) of every entry of the open catalog: what anyone
-    may see, whoever asks."""
-    return [
-        (slug, department_id, when)
-        for slug, department_id, when in session.execute(
-            select(Entry.slug, Entry.department_id, modified_column()).where(visible_clause(None)).order_by(Entry.id)
-        )
-    ]
-
-
-# -- DCAT -----------------------------------------------------------------------------------
 
 
 def new_graph(links: Links) -> Graph:
@@ -431,68 +332,3 @@ def serialize(graph: Graph, fmt: str) -> bytes:
         context = {prefix: str(namespace) for prefix, namespace in graph.namespaces() if prefix in CONTEXT_PREFIXES}
         return graph.serialize(format="json-ld", context=context, auto_compact=True, indent=1).encode("utf-8")
     return graph.serialize(format="turtle").encode("utf-8")
-
-
-# -- schema.org -----------------------------------------------------------------------------
-
-
-def _iso(value: date | datetime) -> str:
-    return value.isoformat()
-
-
-def schema_org(entry: Entry, modified: datetime, viewer: User | None, links: Links) -> dict[str, Any]:
-    """The schema.org Dataset of `entry` as `viewer` sees it, as JSON-LD with an inline context
-    (so that it is read without fetching anything)."""
-    department = entry.department
-    hidden = hidden_columns(viewer, entry)
-    distributions = []
-    for record in released_files(viewer, entry):
-        download = _download(viewer, entry, record, hidden, links)
-        if download is None:
-            continue
-        url, fmt = download
-        item: dict[str, Any] = {"@type": "DataDownload", "name": record.title or record.name, "contentUrl": url}
-        if fmt in FILE_TYPES:
-            item["encodingFormat"] = FILE_TYPES[fmt][1]
-        if fmt == record.format and not hidden:
-            item["contentSize"] = f"{record.size} B"
-        distributions.append(item)
-    data: dict[str, Any] = {
-        "@context": {"@vocab": "https://schema.org/", "url": {"@type": "@id"}, "contentUrl": {"@type": "@id"}},
-        "@type": "Dataset",
-        "@id": str(links.dataset(entry)),
-        "name": entry.title,
-        "description": entry.abstract or entry.title,
-        "identifier": entry.resource_code,
-        "url": links.entry_page(entry.slug),
-        "inLanguage": "zh-CN",
-        "keywords": list(entry.keywords or []),
-        "isAccessibleForFree": True,
-        "publisher": {
-            "@type": "GovernmentOrganization", "name": department.name, "identifier": department.code,
-            "url": links.department_page(department.id),
-        },
-        "includedInDataCatalog": {"@type": "DataCatalog", "name": CATALOG_TITLE, "url": links.catalog},
-        "dateModified": _iso(modified),
-        "variableMeasured": [
-            {"@type": "PropertyValue", "name": item.title, "propertyID": item.name, **({"description": item.description} if item.description else {})}
-            for item in entry.items
-        ],
-    }
-    data["creator"] = data["publisher"]
-    if entry.publish_date:
-        data["datePublished"] = _iso(entry.publish_date)
-    if entry.open_type != OpenType.OPEN and entry.open_condition:
-        data["conditionsOfAccess"] = entry.open_condition
-    if entry.usage_requirements:
-        data["usageInfo"] = entry.usage_requirements
-    if distributions:
-        data["distribution"] = distributions
-    return data
-
-
-def html_safe_json(data: Any) -> str:
-    """`data` as JSON that may sit inside an HTML <script> element: <, > and & are written as
-    JSON escapes, so no "</script>" or "<!--" can end or change the element."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
