@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, BinaryIO, Protocol
 
@@ -139,6 +139,8 @@ class Call:
     search: Search | None = None
     store: FileStore | None = None
     max_upload_bytes: int | None = None
+    # what several parts of one call read, read once (`lookups._departments`)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 class Denied(Forbidden):

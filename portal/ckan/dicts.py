@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import mimetypes
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from typing import Any
 
@@ -149,7 +150,7 @@ def resource_dict(call: Call, entry: Entry, record: EntryFile, *, position: int,
         "name": record.title or record.name,
         "description": "",
         "format": record.format.upper(),
-        "mimetype": mimetypes.guess_type(f"x.{record.format}")[0],
+        "mimetype": _mimetype(record.format),
         "mimetype_inner": None,
         "url": url,
         "url_type": None,
@@ -176,6 +177,11 @@ def resource_dict(call: Call, entry: Entry, record: EntryFile, *, position: int,
     }
 
 
+@lru_cache(maxsize=256)
+def _mimetype(fmt: str) -> str | None:
+    return mimetypes.guess_type(f"x.{fmt}")[0]
+
+
 @dataclass
 class _Batch:
     """What the dicts of several entries need, read in a few queries for all of them."""
@@ -187,13 +193,28 @@ class _Batch:
 
 def _batch(call: Call, entries: list[Entry]) -> _Batch:
     ids = [e.id for e in entries]
-    reviews = call.session.scalars(select(OpenReview).where(OpenReview.entry_id.in_(ids), OpenReview.state == "pending")) if ids else []
-    return _Batch({r.entry_id: r for r in reviews}, _first_revisions(_revisions(call.session, ids)), active_grants(call, entries))
+    # pending proposals, for those who may see one (`open_review.may_see`: never an anonymous caller)
+    wanted = ids if call.user is not None else []
+    reviews = call.session.scalars(select(OpenReview).where(OpenReview.entry_id.in_(wanted), OpenReview.state == "pending")) if wanted else []
+    known: dict[int, _Revision] = call.memo.get("first_revisions", {})  # files that are their own first revision
+    walk = [e.id for e in entries if any(f.id not in known for f in e.files)]
+    firsts = {**known, **_first_revisions(_revisions(call.session, walk))} if walk else known
+    return _Batch({r.entry_id: r for r in reviews}, firsts, active_grants(call, entries))
 
 
 def package_dicts(call: Call, entries: list[Entry]) -> list[dict[str, Any]]:
     batch = _batch(call, entries)
     return [package_dict(call, e, batch) for e in entries]
+
+
+def _organization(call: Call, entry: Entry) -> dict[str, Any]:
+    """The organization dict of the entry's department, made once per call (copy it)."""
+    department = entry.department
+    key = (department.id, department.code, department.name, department.created_at)  # all it shows
+    made: dict[tuple[Any, ...], dict[str, Any]] = call.memo.setdefault("organizations", {})
+    if key not in made:
+        made[key] = organization_dict(call, department)
+    return made[key]
 
 
 def package_dict(call: Call, entry: Entry, batch: _Batch) -> dict[str, Any]:
@@ -221,7 +242,7 @@ def package_dict(call: Call, entry: Entry, batch: _Batch) -> dict[str, Any]:
         "private": not (published and entry.open_type in OPEN_CATALOG),
         "isopen": published and entry.open_type == OpenType.OPEN,
         "owner_org": make_id("organization", entry.department_id),
-        "organization": organization_dict(call, entry.department),
+        "organization": dict(_organization(call, entry)),
         "author": None,
         "author_email": None,
         "maintainer": None,

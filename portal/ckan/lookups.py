@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy import ColumnElement, bindparam, exists, or_, select
+from sqlalchemy.orm import Session, aliased, defer, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..authz import Action, can
 from ..browse import visible_clause
 from ..errors import Invalid, NotFound
-from ..models import Department, Entry, EntryFile, User
+from ..models import DataItem, Department, Entry, EntryFile, User
 from ..serving import released_files
 from ..vocab import CLASSIFICATION_DIGIT, ClassificationKind, EntryStatus
 from .common import _GROUP, FILE_NOT_FOUND, KIND_OF_DIGIT, NOT_FOUND, Call, _flag, make_id, read_id
@@ -26,11 +27,29 @@ from .common import _GROUP, FILE_NOT_FOUND, KIND_OF_DIGIT, NOT_FOUND, Call, _fla
 
 # -- lookups -------------------------------------------------------------------------------
 
-# What package dicts read of an entry (not the files' schemas and quality summaries, which are large).
-_ENTRY_LOAD = (
-    selectinload(Entry.department), selectinload(Entry.items),
-    selectinload(Entry.files).options(defer(EntryFile.table_schema), defer(EntryFile.quality)),
+# What package dicts read of an entry: its department (joined), its data items and its current
+# files (not their schemas and quality summaries, which are large), loaded for all the entries of
+# a call at once by `_load_parts`. The statements are built once: building and keying a statement
+# with loader options costs more than running it.
+_ENTRY_BY_ID = select(Entry).where(Entry.id == bindparam("key")).options(joinedload(Entry.department, innerjoin=True))
+_ENTRY_BY_SLUG = select(Entry).where(Entry.slug == bindparam("key")).options(joinedload(Entry.department, innerjoin=True))
+_ENTRIES = select(Entry).where(Entry.id.in_(bindparam("ids", expanding=True))).options(joinedload(Entry.department, innerjoin=True))
+_OPEN_ENTRIES = _ENTRIES.where(visible_clause(None))  # those an anonymous visitor may see
+_ITEMS = (
+    select(DataItem).where(DataItem.entry_id.in_(bindparam("ids", expanding=True)))
+    .order_by(DataItem.entry_id, DataItem.position, DataItem.id)  # `Entry.items` is in position order
 )
+_EARLIER = aliased(EntryFile)
+_FILES = (  # `Entry.files`, each with whether a revision was replaced by it (else it is its own first revision)
+    select(EntryFile, exists().where(_EARLIER.entry_id == EntryFile.entry_id, _EARLIER.replaced_by_id == EntryFile.id))
+    .where(EntryFile.entry_id.in_(bindparam("ids", expanding=True)), EntryFile.replaced_at.is_(None))
+    .options(defer(EntryFile.table_schema), defer(EntryFile.quality))
+    .order_by(EntryFile.id)
+)
+_REVISIONS = select(EntryFile.id, EntryFile.replaced_by_id, EntryFile.derived_from_id, EntryFile.created_at, EntryFile.replaced_at).where(
+    EntryFile.entry_id.in_(bindparam("ids", expanding=True))
+)
+_DEPARTMENTS = select(Department.id, Department.code, Department.name).order_by(Department.id)
 
 
 def _entry(call: Call, ref: Any, key: str = "id") -> Entry:
@@ -39,17 +58,59 @@ def _entry(call: Call, ref: Any, key: str = "id") -> Entry:
     if not text:
         raise Invalid({key: "缺少该参数"})
     number = read_id("package", text)
-    condition = Entry.id == number if number is not None else Entry.slug == text
-    entry = call.session.scalar(select(Entry).where(condition).options(*_ENTRY_LOAD))
+    statement, value = (_ENTRY_BY_ID, number) if number is not None else (_ENTRY_BY_SLUG, text)
+    entry = call.session.scalars(statement, {"key": value}).first()
     if entry is None or not can(call.user, Action.VIEW_ENTRY, entry):
         raise NotFound(NOT_FOUND)
+    _load_parts(call, [entry])
     return entry
 
 
-def _entries(session: Session, ids: list[int]) -> list[Entry]:
-    """The entries `ids`, in that order, with what their dicts need."""
-    found = {e.id: e for e in session.scalars(select(Entry).where(Entry.id.in_(ids)).options(*_ENTRY_LOAD))} if ids else {}
-    return [found[i] for i in ids if i in found]
+def _entries(call: Call, ids: list[int], *, visible_to: tuple[User | None] | None = None) -> list[Entry]:
+    """The entries `ids`, in that order, with what their dicts need; with `visible_to`, only
+    those its one user may see (`browse.visible_clause`, in SQL: whatever the session holds)."""
+    if not ids:
+        return []
+    if visible_to is None:
+        statement = _ENTRIES
+    else:
+        statement = _OPEN_ENTRIES if visible_to[0] is None else _ENTRIES.where(visible_clause(visible_to[0]))
+    found = {e.id: e for e in call.session.scalars(statement, {"ids": ids})}
+    entries = [found[i] for i in ids if i in found]
+    _load_parts(call, entries)
+    return entries
+
+
+def _load_parts(call: Call, entries: list[Entry]) -> None:
+    """Load the data items and current files of `entries` (those not loaded yet), one query
+    each for all of them, as `selectinload` would; and note in `call.memo` the files that are
+    their own first revision, so that `dicts._batch` need not read their revisions."""
+    session = call.session
+    firsts: dict[int, _Revision] = call.memo.setdefault("first_revisions", {})
+    for name, statement in (("items", _ITEMS), ("files", _FILES)):
+        wanted = {e.id: e for e in entries if name not in e.__dict__}  # not loaded (the state's dict is the instance's)
+        if not wanted:
+            continue
+        parts: dict[int, list[Any]] = {number: [] for number in wanted}
+        if name == "items":
+            for item in session.scalars(statement, {"ids": list(wanted)}):
+                parts[item.entry_id].append(item)
+        else:
+            for record, replaced_one in session.execute(statement, {"ids": list(wanted)}):
+                parts[record.entry_id].append(record)
+                if "entry" not in record.__dict__:
+                    set_committed_value(record, "entry", wanted[record.entry_id])
+                if not replaced_one:
+                    firsts[record.id] = _Revision(record.id, record.replaced_by_id, record.derived_from_id is not None, record.created_at, True)
+        for number, entry in wanted.items():
+            set_committed_value(entry, name, parts[number])
+
+
+def _departments(call: Call) -> list[tuple[int, str, str]]:
+    """Every department as (id, CKAN name, title), read once per call."""
+    if "departments" not in call.memo:
+        call.memo["departments"] = [(number, code.lower(), title) for number, code, title in call.session.execute(_DEPARTMENTS)]
+    return call.memo["departments"]  # type: ignore[no-any-return]
 
 
 def _department(session: Session, ref: Any) -> Department | None:
@@ -110,10 +171,7 @@ class _Revision:
 
 
 def _revisions(session: Session, entry_ids: list[int]) -> dict[int, _Revision]:
-    rows = session.execute(
-        select(EntryFile.id, EntryFile.replaced_by_id, EntryFile.derived_from_id, EntryFile.created_at, EntryFile.replaced_at)
-        .where(EntryFile.entry_id.in_(entry_ids))
-    ) if entry_ids else []
+    rows = session.execute(_REVISIONS, {"ids": entry_ids}) if entry_ids else []
     return {r[0]: _Revision(r[0], r[1], r[2] is not None, r[3], r[4] is None) for r in rows}
 
 
@@ -152,8 +210,13 @@ def _statuses(data: Mapping[str, Any]) -> list[EntryStatus]:
 def _scope(call: Call, data: Mapping[str, Any]) -> tuple[User | None, list[ColumnElement[bool]]]:
     """The viewer to search as and the conditions of CKAN's include_* flags: without
     include_private only the public open catalog, as an anonymous visitor sees it."""
-    viewer = call.user if _flag(data, "include_private") else None
-    return viewer, [visible_clause(viewer), Entry.status.in_(_statuses(data))]
+    viewer, statuses = _viewer(call, data)
+    return viewer, [visible_clause(viewer), Entry.status.in_(statuses)]
+
+
+def _viewer(call: Call, data: Mapping[str, Any]) -> tuple[User | None, list[EntryStatus]]:
+    """`_scope` before it is made SQL: the viewer, and the states asked for."""
+    return (call.user if _flag(data, "include_private") else None), _statuses(data)
 
 
 def _themes(call: Call) -> dict[str, tuple[str, int, datetime | None]]:

@@ -1,6 +1,7 @@
 """package_search: the words of `q` (and the Solr fields CKAN lets it hold), the filters (see
-`filters`), the sort (`parse_sort`) and the facets, answered by the catalog page's own search
-when the request fits it (`_search_index`) and in SQL otherwise (`_search_database`).
+`filters`), the sort (`parse_sort`) and the facets, answered by the search index the catalog
+page searches when the request fits it (`_search_index`: words, the filters and facets the index
+holds, tags and formats among them) and in SQL otherwise (`_search_database`).
 """
 
 from __future__ import annotations
@@ -13,19 +14,20 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from ..browse import FILTERS
 from ..errors import Invalid
-from ..models import Department, Entry, EntryFile, SearchOutbox, User
+from ..models import Entry, EntryFile, SearchOutbox, User
+from ..search import LIST_FACETS
 from ..search.analysis import parse_query
 from ..search.documents import name_key, scope_for
-from ..search.service import search_catalog
 from ..vocab import Role
 from .common import (
     EXTRAS, FACET_LIMIT, KIND_OF_DIGIT, MAX_TEXT_MATCHES, ROWS_DEFAULT, ROWS_MAX, Call, _flag, _integer, _json_list, _natural, _text,
-    group_name, organization_name,
+    group_name,
 )
 from .dicts import package_dicts
 from .filters import DATE_FIELDS, FQ_FIELDS, INDEX_FILTERS, Clause, _condition, _extra_field, _index_filters, parse_fq
-from .lookups import _entries, _scope, _themes
+from .lookups import _departments, _entries, _scope, _themes, _viewer
 
 
 # -- package_search ------------------------------------------------------------------------
@@ -57,9 +59,13 @@ class _Found:
     ids: list[int]
     total: int
     facets: dict[str, Counter[str]]
+    visible_to: tuple[User | None] | None = None  # load only the entries of `ids` this user may see
 
 
 FACET_FIELDS = ("organization", "groups", "tags", "res_format", *INDEX_FILTERS, "security_level")
+# The facets the search index counts itself: facet -> its key in the index (FACETS or LIST_FACETS).
+INDEX_FACETS = {"organization": "department", **INDEX_FILTERS, "tags": "keywords", "res_format": "formats"}
+_QUEUED = select(SearchOutbox.id).limit(1)  # whether a writer left changes for the index
 
 
 def _facet_name(field: str) -> str | None:
@@ -112,18 +118,19 @@ def package_search(call: Call, data: dict[str, Any]) -> dict[str, Any]:
     mincount = _natural(data, "facet.mincount", 1) or 0
     text, fq = _split_query(_text(data, "q"), [_text(data, "fq"), *_json_list(data, "fq_list")])
     groups = parse_fq(fq)
-    viewer, conditions = _scope(call, data)
+    viewer, _states = _viewer(call, data)  # (the states are checked here, and made SQL by `_scope` if need be)
     if text and call.search is None:
         raise RuntimeError("package_search with words needs the configured search")
     found = _search_index(call, data, text, groups, sort, facet_fields, viewer, rows, start)
     if found is None:
+        conditions = _scope(call, data)[1]
         conditions += [or_(*(_condition(call, c) for c in group)) for group in groups]
         found = _search_database(call, text, conditions, sort, facet_fields, viewer, rows, start)
     facets = {f: _top(found.facets.get(_facet_name(f) or "", Counter()), facet_limit, mincount) for f in facet_fields}
     return {
         "count": found.total,
         "facets": facets,
-        "results": package_dicts(call, _entries(call.session, found.ids)),
+        "results": package_dicts(call, _entries(call, found.ids, visible_to=found.visible_to)),
         "sort": sort_text,
         "search_facets": {f: _search_facet(call, f, counts) for f, counts in facets.items()},
     }
@@ -149,33 +156,43 @@ def _search_index(
     call: Call, data: Mapping[str, Any], text: str, groups: list[list[Clause]], sort: list[tuple[str, bool]],
     facet_fields: list[str], viewer: User | None, rows: int, start: int,
 ) -> _Found | None:
-    """The catalog page's own search (`search_catalog`) when the request fits it: words to
-    match, filters and facets the index holds, relevance, pinyin title or download order, a
-    page boundary, and a viewer whose visible entries are all published (or drafts and
-    withdrawn entries asked for). None when it does not fit."""
+    """The search index, as the catalog page searches it (`search_catalog`), when the request
+    fits it: words to match, filters and facets the index holds, relevance, pinyin title or
+    download order, a page boundary, and a viewer whose visible entries are all published (or
+    drafts and withdrawn entries asked for). None when it does not fit."""
     order = {("score", True): "relevance", ("title_string", False): "name", ("title", False): "name",
              ("views_total", True): "downloads", ("views_recent", True): "downloads"}.get(sort[0])
     only_published = viewer is None or viewer.role in (Role.PUBLIC, Role.REVIEWER, Role.AUDITOR)
     every_state = _flag(data, "include_drafts") and _flag(data, "include_deleted")
     if not text or order is None or not (only_published or every_state) or (rows and start % rows):
         return None
-    if any(_facet_name(f) not in (*INDEX_FILTERS, "organization") for f in facet_fields):
+    names = {_facet_name(f) for f in facet_fields}
+    if any(name not in INDEX_FACETS for name in names):
         return None
     filters = _index_filters(call, groups)
     if filters is None:
         return None
-    assert call.search is not None
-    number = start // rows + 1 if rows else 1
-    page = search_catalog(call.session, call.search, viewer, text=text, filters=filters, sort=order, page=number, page_size=rows)
-    ids = [e.id for e in page.entries] if start < page.total and page.page == number else []  # never "the last page instead"
+    search = call.search
+    assert search is not None
+    if call.session.scalar(_QUEUED) is not None:
+        search.indexer.drain()  # as `search_catalog` does: a writer died before indexing its commit
+    results = search.backend.search(
+        parse_query(text, synonyms=search.synonyms), scope=scope_for(viewer),
+        filters={key: str(getattr(value, "value", value)) for key, value in filters.items()}, sort=order, offset=start, limit=rows,
+        lists=[INDEX_FACETS[name] for name in names if INDEX_FACETS[name] in LIST_FACETS],  # type: ignore[index]
+    )
     facets: dict[str, Counter[str]] = {}
-    names = {value: key for key, value in INDEX_FILTERS.items()}
-    for facet in page.facets:
-        if facet.key == "department":
-            facets["organization"] = Counter({organization_name(d): n for d, n in facet.counts})
+    for name in names:
+        key = INDEX_FACETS[name]  # type: ignore[index]
+        counts = results.facets.get(key, {})
+        if name == "organization":  # as `search_catalog` names them: departments of the database
+            facets[name] = Counter({code: counts[str(number)] for number, code, _title in _departments(call) if str(number) in counts})
+        elif key in LIST_FACETS:
+            facets[name] = Counter({value: n for value, n in counts.items() if n})
         else:
-            facets[names[facet.key]] = Counter({v.value: n for v, n in facet.counts})
-    return _Found(ids, page.total, facets)
+            facets[name] = Counter({m.value: counts[m.value] for m in FILTERS[key][1] if counts.get(m.value)})
+    ids = results.ids if start < results.total else []  # never "the last page instead"
+    return _Found(ids, results.total, facets, (viewer,))  # a stale index shows no entry the viewer may not see
 
 
 def _search_database(
@@ -211,14 +228,15 @@ def _search_database(
     if matched is not None and first != "score":
         wanted = set(matched)
         ordered = [i for i in ordered if i in wanted]
-    facets = _facet_counts(session, conditions, set(ordered), facet_fields) if facet_fields else {}
+    facets = _facet_counts(call, conditions, set(ordered), facet_fields) if facet_fields else {}
     return _Found(ordered[start: start + rows], len(ordered), facets)
 
 
-def _facet_counts(session: Session, conditions: list[ColumnElement[bool]], ids: set[int], fields: list[str]) -> dict[str, Counter[str]]:
+def _facet_counts(call: Call, conditions: list[ColumnElement[bool]], ids: set[int], fields: list[str]) -> dict[str, Counter[str]]:
+    session = call.session
     names = {_facet_name(f) for f in fields}
     counts: dict[str, Counter[str]] = {name: Counter() for name in names if name}
-    codes = {d.id: organization_name(d) for d in session.scalars(select(Department))} if "organization" in counts else {}
+    codes = {number: code for number, code, _title in _departments(call)} if "organization" in counts else {}
     enums = [n for n in counts if n in INDEX_FILTERS or n == "security_level"]
     columns = [Entry.id, Entry.department_id, Entry.classification_code, Entry.keywords, *(getattr(Entry, n) for n in enums)]
     for row in session.execute(select(*columns).where(*conditions)):
@@ -232,12 +250,13 @@ def _facet_counts(session: Session, conditions: list[ColumnElement[bool]], ids: 
             counts["tags"].update(set(row[3] or []))
         for name, value in zip(enums, row[4:]):
             counts[name][value.value] += 1
-    if "res_format" in counts:
+    if "res_format" in counts:  # in capitals as the resources show them (and the index holds them)
         pairs = session.execute(
-            select(EntryFile.entry_id, func.upper(EntryFile.format)).join(Entry, Entry.id == EntryFile.entry_id)
+            select(EntryFile.entry_id, EntryFile.format).join(Entry, Entry.id == EntryFile.entry_id)
             .where(*conditions, EntryFile.replaced_at.is_(None)).distinct()
         )
-        counts["res_format"].update(fmt for entry_id, fmt in pairs if entry_id in ids)
+        distinct = {(entry_id, fmt.upper()) for entry_id, fmt in pairs if entry_id in ids}
+        counts["res_format"].update(fmt for _entry_id, fmt in distinct)
     return counts
 
 
@@ -252,7 +271,7 @@ def _search_facet(call: Call, field: str, counts: dict[str, int]) -> dict[str, A
     name = _facet_name(field)
     shown: dict[str, str] = {}
     if name == "organization":
-        shown = {organization_name(d): d.name for d in call.session.scalars(select(Department))}
+        shown = {code: title for _number, code, title in _departments(call)}
     elif name == "groups":
         themes = _themes(call)
         shown = {group_name(p): t for p, (t, _n, _c) in themes.items()}

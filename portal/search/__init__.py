@@ -10,7 +10,7 @@ and written to the index after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +22,9 @@ from .analysis import Query
 FACETS = ("department", "classification", "format", "share", "open", "cycle")
 SORTS = ("relevance", "newest", "downloads", "name")
 OPEN_CATALOG = ("open", "on-application")
+# Facets of several values per document (an entry's keywords; the formats of its current files,
+# in capitals), counted only when a search asks for them (`Backend.search(lists=...)`).
+LIST_FACETS = ("keywords", "formats")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Document:
     publish_date: date | None
     downloads: int
     name_key: str  # the title in pinyin, for sorting by name
+    keywords: tuple[str, ...] = ()  # distinct, in the entry's order
+    formats: tuple[str, ...] = ()  # of the current files: distinct, in capitals, sorted
 
 
 @dataclass(frozen=True)
@@ -82,8 +87,10 @@ class Backend(Protocol):
     def ids(self) -> set[int]: ...
 
     def search(
-        self, query: Query, *, scope: Scope, filters: Mapping[str, str], sort: str, offset: int, limit: int
+        self, query: Query, *, scope: Scope, filters: Mapping[str, str], sort: str, offset: int, limit: int,
+        lists: Collection[str] = (),
     ) -> Results:
         """Ids of the matching documents within `scope` and `filters`, in `sort` order, from
-        `offset`; the total; and counts of every facet value among all matches."""
+        `offset`; the total; and counts of every facet value among all matches: of every key of
+        FACETS, and of the LIST_FACETS named in `lists` (how many matches hold each value)."""
         ...

@@ -27,6 +27,8 @@ def document_for(entry: Entry) -> Document:
         publish_date=entry.publish_date,
         downloads=entry.downloads,
         name_key=name_key(entry.title),
+        keywords=tuple(dict.fromkeys(entry.keywords or [])),
+        formats=tuple(sorted({f.format.upper() for f in entry.files})),
     )
 
 

@@ -28,19 +28,21 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, text
 
-from . import FACETS, OPEN_CATALOG, SORTS, Document, Results, Scope
+from . import FACETS, LIST_FACETS, OPEN_CATALOG, SORTS, Document, Results, Scope
 from .analysis import Query
 from .pg_text import all_of, any_of, document_vectors, phrase_tsquery, quote_lexeme, term_tsquery
 
 BATCH = 500  # rows a statement of `upsert` sends at once
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 _COLUMNS = ("department", "classification", "format", "share", "open", "cycle", "status")
+# The list facets (LIST_FACETS) are text[] columns; a table made before they were added gets them
+# and is emptied, so that the repair on start (`Indexer.repair`) refills it.
 
 # -- the backend ----------------------------------------------------------------------------
 
@@ -57,6 +59,13 @@ def _clean(value: object) -> str:
 
 def _storable(value: object) -> bool:
     return _clean(value) == str(value)
+
+
+def _array(values: Iterable[object]) -> str:
+    """A text[] literal of the distinct values (the statement casts it): each double-quoted,
+    backslashes and double quotes escaped."""
+    distinct = dict.fromkeys(_clean(v) for v in values)
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in distinct) + "}"
 
 
 def _lock_key(name: str) -> int:
@@ -106,7 +115,8 @@ class PostgresBackend:
                 {", ".join(f"{_q(c)} text NOT NULL" for c in _COLUMNS)},
                 publish_date date,
                 downloads integer NOT NULL DEFAULT 0,
-                name_key text NOT NULL DEFAULT ''
+                name_key text NOT NULL DEFAULT '',
+                {", ".join(f"{_q(c)} text[] NOT NULL DEFAULT '{{}}'" for c in LIST_FACETS)}
             )""",
             f"CREATE INDEX IF NOT EXISTS {n}_doc_idx ON {t} USING gin (doc)",
             f"CREATE INDEX IF NOT EXISTS {n}_pinyin_idx ON {t} USING gin (pinyin)",
@@ -116,10 +126,18 @@ class PostgresBackend:
             f"CREATE INDEX IF NOT EXISTS {n}_downloads_idx ON {t} (downloads DESC, id DESC)",
             f'CREATE INDEX IF NOT EXISTS {n}_name_idx ON {t} (name_key COLLATE "C", id)',
         ]
+        missing = text(
+            "SELECT count(*) FROM unnest(CAST(:names AS text[])) AS wanted(column_name) WHERE NOT EXISTS ("
+            "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(:table) AND attname = wanted.column_name AND NOT attisdropped)"
+        )
         with self.engine.begin() as connection:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._ensure_key})
             for statement in statements:
                 connection.execute(text(statement))
+            if connection.execute(missing, {"names": _array(LIST_FACETS), "table": t}).scalar():  # a table of an older layout
+                for c in LIST_FACETS:
+                    connection.execute(text(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {_q(c)} text[] NOT NULL DEFAULT '{{}}'"))
+                connection.execute(text(f"TRUNCATE {t}"))
         self._ready = True
 
     def _ensured(self) -> None:
@@ -155,9 +173,10 @@ class PostgresBackend:
         latest = {doc.id: doc for doc in documents}
         if not latest:
             return
-        columns = ["id", "doc", "pinyin", "chars", *_COLUMNS, "publish_date", "downloads", "name_key"]
+        columns = ["id", "doc", "pinyin", "chars", *_COLUMNS, "publish_date", "downloads", "name_key", *LIST_FACETS]
         vectors = {"doc", "pinyin", "chars"}
-        values = ", ".join(f"CAST(:{c} AS tsvector)" if c in vectors else f":{c}" for c in columns)
+        cast = {**{c: "tsvector" for c in vectors}, **{c: "text[]" for c in LIST_FACETS}}
+        values = ", ".join(f"CAST(:{c} AS {cast[c]})" if c in cast else f":{c}" for c in columns)
         statement = text(
             f"INSERT INTO {self._sql_table} ({', '.join(_q(c) for c in columns)}) VALUES ({values}) "
             f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{_q(c)} = EXCLUDED.{_q(c)}' for c in columns[1:])}"
@@ -173,6 +192,7 @@ class PostgresBackend:
         row: dict[str, Any] = {"id": int(doc.id), "doc": words, "pinyin": pinyin, "chars": chars}
         row.update({c: _clean(getattr(doc, c)) for c in _COLUMNS})
         row.update(publish_date=doc.publish_date, downloads=int(doc.downloads or 0), name_key=_clean(doc.name_key))
+        row.update({c: _array(getattr(doc, c)) for c in LIST_FACETS})
         return row
 
     def delete(self, ids: Iterable[int]) -> None:
@@ -202,14 +222,17 @@ class PostgresBackend:
             return set(connection.execute(text(f"SELECT id FROM {self._sql_table}")).scalars())
 
     def search(
-        self, query: Query, *, scope: Scope, filters: Mapping[str, str], sort: str, offset: int, limit: int
+        self, query: Query, *, scope: Scope, filters: Mapping[str, str], sort: str, offset: int, limit: int,
+        lists: Collection[str] = (),
     ) -> Results:
-        """Two statements in one read-only REPEATABLE READ transaction, so they see the same
-        rows: the total and every facet's counts (one GROUP BY GROUPING SETS), then the page
-        (skipped when the total shows it is empty)."""
+        """Statements in one read-only REPEATABLE READ transaction, so they see the same rows:
+        the total and every facet's counts (one GROUP BY GROUPING SETS), the list facets asked
+        for (one GROUP BY over their unnested values, when any), then the page (skipped when the
+        total shows it is empty)."""
         self._ensured()
         offset, limit = max(0, int(offset)), max(0, int(limit))
-        facets: dict[str, dict[str, int]] = {key: {} for key in FACETS}
+        wanted_lists = [name for name in LIST_FACETS if name in lists]
+        facets: dict[str, dict[str, int]] = {key: {} for key in (*FACETS, *wanted_lists)}
         params: dict[str, Any] = {}
         try:
             where = self._where(query, scope, filters, params)
@@ -221,6 +244,11 @@ class PostgresBackend:
             f"SELECT GROUPING({columns}) AS grouped, {columns}, count(*) AS n FROM {self._sql_table} "
             f"WHERE {where} GROUP BY GROUPING SETS ({', '.join(f'({_q(k)})' for k in FACETS)}, ())"
         )
+        listed = text(" UNION ALL ".join(
+            f"SELECT {i} AS facet, item, count(*) AS n FROM {self._sql_table} CROSS JOIN LATERAL unnest({_q(name)}) AS listed(item) "
+            f"WHERE {where} GROUP BY item"
+            for i, name in enumerate(wanted_lists)
+        )) if wanted_lists else None
         page = text(f"SELECT id FROM {self._sql_table} WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset")
         total, ids = 0, []
         with self.engine.connect().execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True) as connection:
@@ -233,6 +261,9 @@ class PostgresBackend:
                     for i, key in enumerate(FACETS):
                         if not grouped & (1 << (len(FACETS) - 1 - i)):
                             facets[key][str(values[i])] = n
+                if listed is not None and total:
+                    for i, item, n in connection.execute(listed, params):
+                        facets[wanted_lists[i]][str(item)] = int(n)
                 if total > offset and limit:
                     ids = list(connection.execute(page, {**params, "limit": limit, "offset": offset}).scalars())
         return Results(ids=ids, total=total, facets=facets)

@@ -10,23 +10,27 @@ objects. Writers of all processes take one file lock (`exclusive`), and Whoosh's
 from __future__ import annotations
 
 import fcntl
-import heapq
+import json
 import threading
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import Counter, OrderedDict
+from itertools import chain
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from whoosh import fields, index, sorting
+from whoosh import columns, fields, index
 from whoosh import query as wq
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.searching import Searcher
 
-from . import FACETS, OPEN_CATALOG, Document, Results, Scope
+from . import FACETS, LIST_FACETS, OPEN_CATALOG, Document, Results, Scope
 from .analysis import Query, char_tokens, index_tokens, pinyin_tokens
 
 WRITE_TIMEOUT = 60.0  # seconds a writer waits for another process's writer
+# What a view keeps of recent searches (their matches, scores, counts and orders): at most this
+# many searches, holding at most this many matches together (some 20 MB at most).
+FOUND_KEPT, FOUND_MATCHES_KEPT = 256, 100_000
 
 
 def _schema() -> fields.Schema:
@@ -43,6 +47,8 @@ def _schema() -> fields.Schema:
         **{name: fields.ID(**keyword) for name in (*FACETS, "status", "name_key")},
         publish_date=fields.NUMERIC(int, bits=32, sortable=True),
         downloads=fields.NUMERIC(int, bits=64, sortable=True),
+        # the list facets: a column only (JSON lists), counted, never matched
+        **{name: fields.COLUMN(columns.VarBytesColumn()) for name in LIST_FACETS},
     )
 
 
@@ -66,6 +72,7 @@ def _fields(doc: Document) -> dict[str, object]:
         "name_key": doc.name_key or " ",
         "publish_date": doc.publish_date.toordinal() if isinstance(doc.publish_date, date) else 0,
         "downloads": doc.downloads,
+        **{name: json.dumps(list(dict.fromkeys(getattr(doc, name))), ensure_ascii=False).encode("utf-8") for name in LIST_FACETS},
     }
 
 
@@ -149,36 +156,38 @@ class WhooshBackend:
         return {view.column("num")[d] for d in view.live}
 
     def search(
-        self, query: Query, *, scope: Scope, filters: Mapping[str, str], sort: str, offset: int, limit: int
+        self, query: Query, *, scope: Scope, filters: Mapping[str, str], sort: str, offset: int, limit: int,
+        lists: Collection[str] = (),
     ) -> Results:
         """Matching, counting and ordering on the index's columns: Whoosh finds the documents
         of the words, the visible set and the facet counts come from column arrays cached per
-        index generation, and only relevance ranking runs Whoosh's scorer."""
+        index generation, and relevance is Whoosh's scorer (BM25F) read off the matcher in the
+        same pass that finds the documents, ties going to the higher id. What a search found,
+        counted and ordered is kept for the next searches of the same words, scope and filters
+        while the index does not change (`_View.found`)."""
         view = self._searcher()
-        allowed = view.allowed(scope, {k: v for k, v in filters.items() if k in FACETS})
-        matches = allowed
-        if not query.empty:
-            matches = allowed & view.docs(_text_query(query))
-            if any(len(phrase) > 1 for phrase in query.phrases):
-                matches = view.with_phrases(matches, query.phrases)
-        if query.excluded:
-            matches = matches - view.docs(wq.Or([_any_text(token) for token in query.excluded]))
-        facets = {key: dict(Counter(view.column(key)[d] for d in matches)) for key in FACETS}
-        wanted = offset + limit
-        if limit <= 0 or offset >= len(matches):
+        ranked = limit > 0 and not query.empty and sort not in ("newest", "downloads", "name")
+        found = view.found(query, scope, {k: v for k, v in filters.items() if k in FACETS}, ranked=ranked)
+        facets = {key: dict(view.counts(found, key)) for key in (*FACETS, *(name for name in LIST_FACETS if name in lists))}
+        if limit <= 0 or offset >= len(found.matches):
             docnums: list[int] = []
-        elif sort in ("newest", "downloads", "name") or query.empty:
-            docnums = view.top(matches, "relevance" if sort not in ("downloads", "name") else sort, wanted)[offset:]
         else:
-            hits = view.searcher.search(
-                _text_query(query),
-                filter=set(matches),
-                limit=wanted,
-                sortedby=[sorting.ScoreFacet(), sorting.FieldFacet("num", reverse=True)],
-            )
-            docnums = [hit.docnum for hit in hits][offset:]
+            docnums = view.ordered(found, "score" if ranked else sort if sort in ("downloads", "name") else "newest")[offset: offset + limit]
         num = view.column("num")
-        return Results(ids=[num[d] for d in docnums], total=len(matches), facets=facets)
+        return Results(ids=[num[d] for d in docnums], total=len(found.matches), facets=facets)  # type: ignore[misc]
+
+
+class _Found:
+    """The documents a search found, and their scores when it ranked them; their facet counts
+    and their orders are added when first wanted."""
+
+    __slots__ = ("matches", "scores", "counts", "orders")
+
+    def __init__(self, matches: frozenset[int], scores: dict[int, float] | None) -> None:
+        self.matches = matches
+        self.scores = scores
+        self.counts: dict[str, dict[str, int]] = {}
+        self.orders: dict[str, list[int]] = {}
 
 
 class _View:
@@ -191,7 +200,10 @@ class _View:
         self.reader = searcher.reader()
         self.live = frozenset(self.reader.all_doc_ids())
         self._columns: dict[str, list[object]] = {}
+        self._lists: dict[str, list[tuple[str, ...]]] = {}
         self._allowed: dict[tuple[Scope, tuple[tuple[str, str], ...]], frozenset[int]] = {}
+        self._found: OrderedDict[tuple[object, ...], _Found] = OrderedDict()  # the most recently used last
+        self._found_matches = 0  # how many matches `_found` holds
 
     def column(self, name: str) -> list[object]:
         if name not in self._columns:
@@ -199,8 +211,84 @@ class _View:
             self._columns[name] = [] if empty else list(self.reader.column_reader(name))
         return self._columns[name]
 
+    def found(self, query: Query, scope: Scope, filters: dict[str, str], *, ranked: bool) -> _Found:
+        """The documents `query` finds within `scope` and `filters` (with their scores when
+        `ranked`): computed once, then kept among the most recent searches (FOUND_KEPT)."""
+        key = (query.terms, query.phrases, query.excluded, scope, tuple(sorted(filters.items())))
+        found = self._found.get(key)
+        if found is None or (ranked and found.scores is None):
+            allowed = self.allowed(scope, filters)
+            matches: frozenset[int] | set[int] = allowed
+            scores = None
+            if not query.empty:
+                if ranked:
+                    scores = self.scored(_text_query(query), allowed)
+                    matches = set(scores)
+                else:
+                    matches = allowed & self.docs(_text_query(query))
+                if any(len(phrase) > 1 for phrase in query.phrases):
+                    matches = self.with_phrases(matches, query.phrases)
+            if query.excluded:
+                matches = matches - self.docs(wq.Or([_any_text(token) for token in query.excluded]))
+            if key in self._found:
+                self._found_matches -= len(self._found.pop(key).matches)
+            found = self._found[key] = _Found(frozenset(matches), scores)
+            self._found_matches += len(found.matches)
+            while len(self._found) > 1 and (len(self._found) > FOUND_KEPT or self._found_matches > FOUND_MATCHES_KEPT):
+                self._found_matches -= len(self._found.popitem(last=False)[1].matches)
+        self._found.move_to_end(key)
+        return found
+
+    def counts(self, found: _Found, name: str) -> dict[str, int]:
+        """How many of the documents found hold each value of the facet `name` (of FACETS or
+        LIST_FACETS)."""
+        if name not in found.counts:
+            if not found.matches:
+                found.counts[name] = {}
+            elif name in LIST_FACETS:
+                found.counts[name] = dict(Counter(chain.from_iterable(map(self.lists(name).__getitem__, found.matches))))
+            else:
+                found.counts[name] = dict(Counter(map(self.column(name).__getitem__, found.matches)))  # type: ignore[arg-type]
+        return found.counts[name]
+
+    def ordered(self, found: _Found, order: str) -> list[int]:
+        """The documents found in an order: "score" (relevance; ties to the higher id),
+        "downloads" (most first), "name" (pinyin) or "newest" (publication date)."""
+        if order not in found.orders:
+            num = self.column("num")
+            if order == "score":
+                scores = found.scores or {}
+                found.orders[order] = sorted(found.matches, key=lambda d: (-scores[d], -num[d]))  # type: ignore[operator]
+            elif order in ("downloads", "newest"):
+                values = self.column("downloads" if order == "downloads" else "publish_date")
+                found.orders[order] = sorted(found.matches, key=lambda d: (-values[d], -num[d]))  # type: ignore[operator]
+            else:
+                names = self.column("name_key")
+                found.orders[order] = sorted(found.matches, key=lambda d: (names[d], num[d]))  # type: ignore[arg-type, return-value]
+        return found.orders[order]
+
+    def lists(self, name: str) -> list[tuple[str, ...]]:
+        """A list facet's column, each document's values as a tuple."""
+        if name not in self._lists:
+            self._lists[name] = [tuple(json.loads(value)) if value else () for value in self.column(name)]  # type: ignore[arg-type]
+        return self._lists[name]
+
     def docs(self, query: wq.Query) -> set[int]:
         return set(self.searcher.docs_for_query(query))
+
+    def scored(self, query: wq.Query, among: frozenset[int] | set[int]) -> dict[int, float]:
+        """The documents of `among` that `query` matches, with their scores: what Whoosh's
+        collector computes for a search sorted by score, without its per-document sort keys."""
+        scores: dict[int, float] = {}
+        context = self.searcher.context(needs_current=True)
+        for subsearcher, offset in self.searcher.leaf_searchers():
+            matcher = query.matcher(subsearcher, context)
+            while matcher.is_active():
+                docnum = matcher.id() + offset
+                if docnum in among:
+                    scores[docnum] = matcher.score()
+                matcher.next()
+        return scores
 
     def with_phrases(self, docnums: Iterable[int], phrases: Sequence[Sequence[str]]) -> set[int]:
         """Those of `docnums` whose text holds every phrase, character tokens in a row."""
@@ -227,19 +315,6 @@ class _View:
                 d for d in self.live if visible(d) and all(columns[name][d] == value for name, value in filters.items())
             )
         return self._allowed[key]
-
-    def top(self, docnums: frozenset[int] | set[int], sort: str, count: int) -> list[int]:
-        """The first `count` of `docnums` by a column order; "relevance" here means newest
-        (a query without words has no relevance)."""
-        num = self.column("num")
-        if sort == "downloads":
-            downloads = self.column("downloads")
-            return heapq.nsmallest(count, docnums, key=lambda d: (-downloads[d], -num[d]))  # type: ignore[operator]
-        if sort == "name":
-            names = self.column("name_key")
-            return heapq.nsmallest(count, docnums, key=lambda d: (names[d], num[d]))  # type: ignore[return-value]
-        published = self.column("publish_date")
-        return heapq.nsmallest(count, docnums, key=lambda d: (-published[d], -num[d]))  # type: ignore[operator]
 
 
 def _pairs(chars: Sequence[str]) -> list[str]:

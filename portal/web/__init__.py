@@ -31,6 +31,13 @@ from .common import db_session, viewer
 
 LOCALES = ("zh", "en")
 CHINA = timezone(timedelta(hours=8))
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"),
+)
 
 
 def select_locale() -> str:
@@ -61,25 +68,27 @@ def init_app(app: Flask) -> None:
     def close_session(_exc: BaseException | None) -> None:
         db = g.pop("db", None)
         if db is not None:
-            db.rollback()
-            db.close()
+            db.close()  # rolls back what was not committed (a rollback() first would only repeat it)
 
     @app.before_request
     def refuse_control_characters():  # type: ignore[no-untyped-def]
         """NUL can be stored by no database and typed by no user: refuse it before any view."""
-        for values in (request.args, request.form):
+        sources = [request.args] if request.query_string else []
+        if request.mimetype in FORM_TYPES:  # the only bodies that `request.form` parses; others would only cost
+            sources.append(request.form)
+        for values in sources:
             if any("\x00" in value for value in values.values()):
                 return _error_page(400, gettext("请求中含有不允许的控制字符（NUL），请检查后重新提交。"))
         return None
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
-        )
+        """The headers of SECURITY_HEADERS that the view did not set itself."""
+        headers = response.headers
+        present = {name.lower() for name in headers.keys()}
+        for name, value in SECURITY_HEADERS:
+            if name.lower() not in present:
+                headers.add(name, value)
         return response
 
     _register_errors(app)

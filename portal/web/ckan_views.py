@@ -12,9 +12,11 @@ Error, 409 Validation Error (CKAN's own code for it), 413 for a file over the up
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
+from flask.globals import request_ctx
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -37,18 +39,29 @@ class Links:
 
     def __init__(self) -> None:
         self.site = request.host_url.rstrip("/")
+        self._url = _external_urls()
 
     def entry(self, entry: Entry) -> str:
-        return url_for("catalog.entry_page", slug=entry.slug, _external=True)
+        return self._url("catalog.entry_page", {"slug": entry.slug})
 
     def download(self, record: EntryFile) -> str:
-        return url_for("resources.download", slug=record.entry.slug, file_id=record.id, name=record.name, _external=True)
+        return self._url("resources.download", {"slug": record.entry.slug, "file_id": record.id, "name": record.name})
 
     def download_as(self, record: EntryFile, fmt: str) -> str:
-        return url_for("resources.download_as", slug=record.entry.slug, file_id=record.id, fmt=fmt, _external=True)
+        return self._url("resources.download_as", {"slug": record.entry.slug, "file_id": record.id, "fmt": fmt})
 
     def department(self, department: Department) -> str:
-        return url_for("catalog.department_page", department_id=department.id, _external=True)
+        return self._url("catalog.department_page", {"department_id": department.id})
+
+
+def _external_urls() -> Callable[[str, dict[str, Any]], str]:
+    """``url_for(endpoint, _external=True, **values)`` for this request. A package dict holds
+    several addresses, so without URL defaults to add (the one thing `url_for` does besides)
+    they are built by the request's URL adapter directly, as `url_for` builds them."""
+    if any(current_app.url_default_functions.values()):
+        return lambda endpoint, values: url_for(endpoint, _external=True, **values)
+    build = request_ctx.url_adapter.build  # type: ignore[union-attr]
+    return lambda endpoint, values: build(endpoint, values, force_external=True)
 
 
 def _answer(envelope: dict[str, Any], status: int = 200) -> Response:

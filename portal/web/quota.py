@@ -187,17 +187,19 @@ def check_quota() -> Response | None:
     who = caller()
     if who.invalid_key:
         return error_response(401, gettext(INVALID_KEY_MESSAGE))
-    db = db_session()
-    tier = tier_of(db, who.user)
+    tier = tier_of(db_session(), who.user)
     quota = state()
-    limits = quota.limits()[tier]
-    subject, usage = subject_of(who), usage_of(who)
+    limits = quota.limits()[tier]  # the tiers' numbers, read again every LIMITS_TTL seconds
+    usage = usage_of(who)
+    bulk_check = kind == "download" and tier not in BULK_TIERS and bool(limits.max_export_bytes)
+    if limits.unlimited and usage is None and not bulk_check:
+        return None  # nothing to limit, no usage to keep, no export to weigh: not even counted, nothing else to work out
     size = export_size(who) if kind == "download" else 0
-    if tier not in BULK_TIERS and limits.max_export_bytes and size > limits.max_export_bytes:
+    if bulk_check and size > limits.max_export_bytes:
         return error_response(403, gettext(BULK_MESSAGE))
-    moment = now()
     if limits.unlimited and usage is None:
-        return None  # nothing to limit and no usage to keep: not even counted
+        return None
+    subject, moment = subject_of(who), now()
     try:
         decision = quota.store.hit(subject, limits, moment, reserve=size, usage=usage)
     except Exception:
