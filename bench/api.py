@@ -16,7 +16,7 @@ and, in-process, what counting quotas costs per call.
    `--cache-dir`, keyed by the size and the seed, and reused by the next run (`--rebuild` makes
    it anew).
 2. The anonymous quota tier is lifted (`quotas.set_tier_limits(..., Limits(0, 0, 0, 0))`: not
-   counted at all), then `gunicorn -w 2 -b 127.0.0.1:<free port> 'portal:create_app()'` starts
+   counted at all), then `gunicorn -w 2 -b 127.0.0.1:<free port> portal.wsgi:app` starts
    on that instance (PORTAL_* variables point it there) and is stopped at the end, also on
    Ctrl-C or an error.
 3. A load generator on the same machine (asyncio over raw HTTP/1.1 sockets, in `--procs`
@@ -397,8 +397,8 @@ def _free_port() -> int:
 class Server:
     """gunicorn on the instance, in its own process group; `stop` ends it (and its workers)."""
 
-    def __init__(self, folder: Path, workers: int, threads: int) -> None:
-        self.folder, self.workers, self.threads = folder, workers, threads
+    def __init__(self, folder: Path, workers: int, threads: int, app: str = "portal.wsgi:app") -> None:
+        self.folder, self.workers, self.threads, self.app = folder, workers, threads, app
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = folder / "gunicorn.log"
@@ -407,7 +407,7 @@ class Server:
         command = [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}"]
         if self.threads > 1:
             command += ["--threads", str(self.threads)]
-        return [*command, "--log-level", "warning", "--graceful-timeout", "5", "portal:create_app()"]
+        return [*command, "--log-level", "warning", "--graceful-timeout", "5", self.app]
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
@@ -781,7 +781,7 @@ def run_http(args: argparse.Namespace) -> dict[str, Any]:
         return ["/api/3/action/package_search?" + urlencode({"q": w, **extra, "rows": 10}, quote_via=quote) for w in prepared.words]
 
     page_paths = [f"/catalog/{quote(s)}" for s in rng.sample(slugs, min(len(slugs), 1000))]
-    server = Server(folder, args.workers, args.threads)
+    server = Server(folder, args.workers, args.threads, args.app)
     results, caching = [], {}
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     server.start()
@@ -835,7 +835,7 @@ def run_http(args: argparse.Namespace) -> dict[str, Any]:
             "entries": args.entries, "seed": args.seed, "clients": args.clients, "seconds": args.seconds, "warmup": args.warmup,
             "repeat": args.repeat, "procs": args.procs, "workers": args.workers, "threads": args.threads, "scenarios": args.scenarios,
             "server": f"gunicorn {gunicorn.__version__}, {args.workers} {'gthread' if args.threads > 1 else 'sync'} workers"
-                      + (f" x {args.threads} threads" if args.threads > 1 else ""),
+                      + (f" x {args.threads} threads" if args.threads > 1 else "") + f", app {args.app}",
             "cores": os.cpu_count(), "python": platform.python_version(), "date": date.today().isoformat(),
             "loadavg_before": [round(v, 2) for v in load_before] if load_before else None,
             "loadavg_after": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
@@ -1021,6 +1021,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     http_options.add_argument("--procs", type=int, default=2, help="load generator processes sharing the clients (default: 2)")
     http_options.add_argument("--workers", type=int, default=2, help="gunicorn workers (default: 2)")
     http_options.add_argument("--threads", type=int, default=1, help="threads per worker; above 1 gunicorn's gthread worker (default: 1, sync)")
+    http_options.add_argument("--app", default="portal.wsgi:app",
+                              help="what gunicorn serves (default: portal.wsgi:app; portal:create_app() for the app without the frozen start-up heap)")
     http_options.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated, in order (default: {','.join(SCENARIOS)})")
     http_options.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "zone-portal-bench-api"),
                               help="where built instances are kept, one folder per size and seed (default: %(default)s)")

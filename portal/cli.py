@@ -135,11 +135,16 @@ def init(no_datasets: bool) -> None:
 def serve(host: str | None, port: int | None, threads: int) -> None:
     from waitress import serve as waitress_serve
 
-    with _portal() as app:
+    from .wsgi import serving_app
+
+    app = serving_app()
+    try:
         host = host or app.config["HOST"]
         port = port or app.config["PORT"]
         click.echo(_("门户已启动：http://%(host)s:%(port)s/  （Ctrl+C 停止）") % {"host": host, "port": port})
         waitress_serve(app, host=host, port=port, threads=threads, ident="portal")
+    finally:
+        app.extensions["portal.engine"].dispose()
 
 
 @main.command(context_settings=CONTEXT, help=_("把一个目录中的 Frictionless 数据包载入目录（已有的按名称更新）。"))

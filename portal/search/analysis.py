@@ -101,6 +101,11 @@ def pinyin_forms(token: str) -> tuple[str, ...]:
     return (full, initials) if full.isascii() and full.isalpha() else ()
 
 
+def warm_up() -> None:
+    """Build the segmenter and load the pinyin tables now rather than in the first request."""
+    pinyin_tokens("开发区数据开放")
+
+
 def pinyin_tokens(text: str) -> list[str]:
     forms: list[str] = []
     for token in index_tokens(text):
