@@ -15,7 +15,7 @@ and, in-process, what counting quotas costs per call.
    Whoosh (`Indexer.rebuild`, what `portal reindex` does). The instance folder is kept under
    `--cache-dir`, keyed by the size and the seed, and reused by the next run (`--rebuild` makes
    it anew).
-2. The anonymous quota tier is lifted (`quotas.set_tier_limits(..., Limits(0, 0, 0, 0))`: not
+2. The anonymous quota tier is lifted (`quota_tiers.set_tier_limits(..., Limits(0, 0, 0, 0))`: not
    counted at all), then `gunicorn -w 2 -b 127.0.0.1:<free port> portal.wsgi:app` starts
    on that instance (PORTAL_* variables point it there) and is stopped at the end, also on
    Ctrl-C or an error.
@@ -363,7 +363,7 @@ def prepare(folder: Path, seed: int) -> Prepared:
 
     from portal.db import upgrade
     from portal.models import Entry
-    from portal.quotas import Limits, set_tier_limits
+    from portal.quota_tiers import Limits, set_tier_limits
     from portal.search import OPEN_CATALOG
     from portal.vocab import EntryStatus
 
@@ -902,7 +902,7 @@ def _prepare(workdir: Path) -> list[str]:
 
     from portal.datapackages import load_datasets
     from portal.models import Entry
-    from portal.quotas import TIERS, Limits, set_tier_limits
+    from portal.quota_tiers import TIERS, Limits, set_tier_limits
     from portal.vocab import EntryStatus, OpenType
 
     from portal.db import upgrade
@@ -921,7 +921,7 @@ def _prepare(workdir: Path) -> list[str]:
 
 
 def _set_anonymous(workdir: Path, counted: bool) -> None:
-    from portal.quotas import Limits, set_tier_limits
+    from portal.quota_tiers import Limits, set_tier_limits
 
     app = _app(workdir, "database", "")
     with app.extensions["portal.sessions"]() as session:

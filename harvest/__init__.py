@@ -15,7 +15,8 @@ the tables directly.
   its content hash (change detection).
 - one module per source kind, each parsing a remote catalog into `RemoteRecord`s:
   `ckan` (the Action API, paged, incremental), `dcat` (JSON-LD, Turtle, RDF/XML; Hydra
-  paging), `datapackage` (a `datapackage.json` URL or a directory).
+  paging, its pages read by `dcat_pages`), `datapackage` (a `datapackage.json` URL or a
+  directory, its packages found by `datapackage_listing`).
 - `mapping`: a `RemoteRecord` and the source's declared settings → the department and the
   `EntryFields` of a valid entry, or a failed item with the reason; `settings` (the settings,
   their defaults and checks) and `vocabulary` (remote words → the catalog's vocabularies) serve it.
@@ -23,7 +24,9 @@ the tables directly.
   dry runs, the time limit; `jobs` decides full or incremental, refuses a second running job
   and finds what to archive; `writing` writes one record through the catalog's functions,
   `resource_files` its files through the upload pipeline; `preview` says what would change.
-- `sources`: the Bureau's sources, their schedules and organization → department mapping.
+- `sources`: the Bureau's sources (add, change, check); beside it `org_mapping` (organization
+  → department), `job_history` (jobs and their items for the report pages, the harvest:run
+  audit) and `schedules` (which sources are due).
 
 `KINDS` declares the source kinds (an extension point: a test checks each is documented).
 """

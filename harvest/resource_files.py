@@ -3,7 +3,10 @@ temporary folder, under the source's size cap) and put through the upload pipeli
 (`pipeline.ingest`) as an upload would be, each in a savepoint of its own.
 
 A file whose content the entry already has (the remote checksum says so, or the pipeline finds
-the same content under the same name) changes nothing. A file that cannot be downloaded, or a
+the same content under the same name) changes nothing. When every resource of the record was
+dealt with, a current file the harvest brought (one no one uploaded) that no resource of the
+record still names is taken out of the entry (`resources.remove_file`, its history kept): the
+source removed it. After any failure nothing is removed, since the failed resource may be it. A file that cannot be downloaded, or a
 table the pipeline refuses, is a failure of the item at stage "resource" (the entry stays); a
 link to a page or a service, a resource the source does not offer for download, or a file the
 pipeline does not keep that is not a table, is only noted.
@@ -26,6 +29,7 @@ from portal.files import display_name, file_format
 from portal.intake import TABULAR
 from portal.models import Entry
 from portal.pipeline import ingest
+from portal.resources import remove_file
 
 from .fetch import MB, Fetched, FetchError
 from .records import RemoteResource
@@ -44,6 +48,8 @@ class FilesOutcome:
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)  # names of files that are new or new revisions
+    removed: list[str] = field(default_factory=list)  # names of files the source no longer has
+    kept: set[int] = field(default_factory=set)  # ids of the entry's files that the resources name
 
 
 def disposition_name(header: str) -> str:
@@ -109,9 +115,21 @@ def harvest_files(ctx: Context, entry: Entry, resources: list[RemoteResource]) -
         same = next((f for f in entry.files if sha and f.sha256 == sha), None)
         if same is not None:
             used.add(same.name)
+            outcome.kept.add(same.id)
             continue  # the entry already has this content
         _one(ctx, entry, resource, label, cap, used, outcome)
+    if not outcome.failures:
+        _remove_gone(ctx, entry, outcome)
     return outcome
+
+
+def _remove_gone(ctx: Context, entry: Entry, outcome: FilesOutcome) -> None:
+    """Take out the harvested files that no resource named (masked copies go with their file)."""
+    for record in list(entry.files):
+        if record.id not in outcome.kept and record.created_by_id is None and record.derived_from_id is None:
+            with ctx.session.begin_nested():
+                remove_file(ctx.session, record, actor=None, actor_name=ctx.actor_name, now=ctx.clock())
+            outcome.removed.append(record.name)
 
 
 def _one(ctx: Context, entry: Entry, resource: RemoteResource, label: str, cap: int, used: set[str], outcome: FilesOutcome) -> None:
@@ -136,6 +154,7 @@ def _one(ctx: Context, entry: Entry, resource: RemoteResource, label: str, cap: 
             else:
                 outcome.notes.append(f"资源文件“{name}”未保存：{refused.message}")
             return
+        outcome.kept.add(record.id)
         if record.id not in before:
             outcome.added.append(record.name)
     finally:

@@ -127,12 +127,14 @@ def _write(ctx: Context, mapped: Mapped, entry: Entry | None, restoring: bool, d
         return Outcome("failed", "write", error.message, entry=entry)
     notes: list[str] = details.setdefault("notes", [])
     failures: list[str] = []
-    if ctx.settings.get("download_resources", True) and mapped.resources:
+    if ctx.settings.get("download_resources", True):
         files = harvest_files(ctx, entry, mapped.resources)
         failures += files.failures
         notes += files.notes
         if files.added:
             details["files"] = files.added
+        if files.removed:
+            details["removed_files"] = files.removed
     _settle_open_type(ctx, mapped, entry, notes)
     _publish(ctx, entry, restoring, notes)
     if not notes:

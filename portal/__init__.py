@@ -18,7 +18,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .config import load_settings, secret_key
     from .db import make_engine, make_sessionmaker
     from .files import FileStore
-    from .realname import make_cipher, personal_data_key
+    from .realname_numbers import make_cipher, personal_data_key
     from .search.setup import open_search, repair_on_start
 
     settings = load_settings(overrides=test_config)

@@ -1,4 +1,6 @@
-"""The `portal` command: init, serve, load, users.
+"""The `portal` command: init, serve, load, reindex, tick, and the groups users, calendar,
+audit and keys. The groups `harvest` (portal/cli_harvest.py) and `site` (portal/cli_site.py) live
+in modules of their own, registered at the end of this one.
 
 Help texts are Chinese; with PORTAL_LANG=en (or LANG=en_*) they are English, from the same
 message catalogs as the web UI.
@@ -12,17 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
 from babel.support import NullTranslations, Translations
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-if TYPE_CHECKING:
-    from harvest.base import Progress
-    from portal.models import HarvestJob, HarvestSource
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 
@@ -236,7 +233,6 @@ def users_reset_password(username: str) -> None:
     click.echo(_("密码只显示这一次。"))
 
 
-
 @main.group(context_settings=CONTEXT, help=_("工作日日历：计算期限，载入国务院办公厅公布的年度节假日安排。"))
 @click.help_option("-h", "--help", help=_("显示帮助并退出。"))
 def calendar() -> None:
@@ -343,6 +339,7 @@ def keys_new_secret() -> None:
 @click.help_option("-h", "--help", help=_("显示帮助并退出。"))
 def tick() -> None:
     from .calendars import current_calendar
+    from .cli_harvest import harvest_due
     from .data_requests import china_day
     from .notifications import SmtpSettings, send_pending
     from .notifications import tick as write_notices
@@ -359,243 +356,12 @@ def tick() -> None:
             _("提醒：新写入 %(written)d 条（%(users)d 人），发送邮件 %(sent)d 封，失败 %(failed)d 封。")
             % {"written": report.written, "users": report.users, "sent": mail.sent, "failed": mail.failed}
         )
-        _harvest_due(app, session, moment)
+        harvest_due(_, app, session, moment, clock=_now)
 
 
-# -- harvesting other catalogs (`harvest`) ---------------------------------------------------
-
-HARVESTER = "命令行"  # started_by and the audit actor of jobs started here
-SCHEDULED = "定时任务"
-PLAIN_EVERY = 100  # without a terminal, one progress line every this many records
-
-
-def _counts_line(counted: HarvestJob | Progress, seen: int | None = None, total: int | None = None) -> str:
-    """"已处理 120 条：新增 3 更新 1 未变 116 归档 0 失败 0"."""
-    counts = {k: getattr(counted, k) for k in ("added", "updated", "unchanged", "archived", "failed")}
-    done = seen if seen is not None else sum(counts.values())
-    head = (_("已处理 %(seen)d/%(total)d 条") % {"seen": done, "total": total}) if total else (_("已处理 %(seen)d 条") % {"seen": done})
-    return head + _("：新增 %(added)d 更新 %(updated)d 未变 %(unchanged)d 归档 %(archived)d 失败 %(failed)d") % counts
-
-
-def _job_line(job: HarvestJob) -> str:
-    from harvest.sources import JOB_STATES
-
-    line = _("任务 #%(id)d %(state)s") % {"id": job.id, "state": _(JOB_STATES.get(job.state, job.state))}
-    if job.dry_run:
-        line += _("（预览，未改动目录）")
-    return line + "，" + _counts_line(job)
-
-
-class _ProgressDisplay:
-    """`run_job`'s progress callback: on a terminal one line, rewritten after a carriage return;
-    otherwise a plain line every `every` records."""
-
-    def __init__(self, *, tty: bool, every: int | None = None) -> None:
-        self.tty, self.every, self.shown = tty, every or PLAIN_EVERY, False
-
-    def __call__(self, progress: Progress) -> None:
-        seen = progress.seen
-        line = _counts_line(progress, seen, progress.total)
-        if self.tty:
-            click.echo("\r" + line, nl=False)  # the counts only grow: the line never gets shorter
-            self.shown = True
-        elif seen % self.every == 0:
-            click.echo(line)
-
-    def close(self) -> None:
-        if self.shown:
-            click.echo()
-
-
-def _harvest_job(app: Flask, session: Session, source: HarvestSource, *, started_by: str, **options: Any) -> HarvestJob:
-    """Run one job of `source` (`harvest.base.run_job`) and audit it (harvest:run); an unexpected
-    error marks the job failed (`sources.interrupt_jobs`) and is raised again."""
-    from harvest import base, sources
-    from portal.errors import PortalError
-
-    before = sources.newest_job_id(session, source)
-    full, limit = bool(options.get("full")), options.get("limit")
-    try:
-        job = base.run_job(session, source, store=app.extensions["portal.files"], clock=_now, started_by=started_by, **options)
-    except PortalError:
-        session.rollback()  # a refusal: another job of the source is running
-        raise
-    except Exception:
-        session.rollback()
-        for stopped in sources.interrupt_jobs(session, source, after_id=before, now=_now()):
-            sources.record_run(session, stopped, actor=None, actor_name=started_by, now=_now(), full=full, limit=limit)
-        session.commit()
-        raise
-    sources.record_run(session, job, actor=None, actor_name=started_by, now=_now(), full=full, limit=limit)
-    session.commit()
-    return job
-
-
-def _harvest_due(app: Flask, session: Session, moment: datetime) -> None:
-    """`portal tick`'s harvest: the scheduled sources due at `moment`, one job after the other;
-    a failing source does not stop the others. One line per job."""
-    import logging
-
-    from harvest import sources
-    from portal.errors import PortalError
-    from portal.models import HarvestSource
-
-    due = [(source.id, source.name) for source in sources.due_sources(session, moment)]
-    for source_id, name in due:
-        try:
-            source = session.get(HarvestSource, source_id)
-            assert source is not None
-            job = _harvest_job(app, session, source, started_by=SCHEDULED)
-            click.echo(_("采集 %(name)s：") % {"name": name} + _job_line(job) + (f"；{job.error}" if job.error else ""))
-        except PortalError as error:
-            click.echo(_("采集 %(name)s：未启动，%(error)s") % {"name": name, "error": error.message}, err=True)
-        except Exception as error:  # noqa: BLE001 - the next source still runs
-            logging.getLogger(__name__).exception("scheduled harvest of %s failed", name)
-            session.rollback()
-            click.echo(_("采集 %(name)s：任务意外中止（%(error)s）") % {"name": name, "error": type(error).__name__}, err=True)
-
-
-@main.group(context_settings=CONTEXT, help=_("采集其他目录（CKAN 接口、DCAT 目录、Frictionless 数据包）到本平台的目录。"))
-@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
-def harvest() -> None:
-    pass
-
-
-def _source_lines(source: HarvestSource, last: HarvestJob | None = None) -> list[str]:
-    from harvest import KINDS, SCHEDULES
-    from harvest.sources import redacted_url
-
-    lines = [
-        f"{source.name}  {source.title}" + ("" if source.active else _("（已停用）")),
-        _("  类型：%(kind)s") % {"kind": _(KINDS.get(source.kind, source.kind))},
-        _("  地址：%(url)s") % {"url": redacted_url(source.url)},
-        _("  采集周期：%(schedule)s") % {"schedule": _(SCHEDULES.get(source.schedule, source.schedule))},
-    ]
-    if source.allow_private:
-        lines.append(_("  允许访问内网地址"))
-    department = (source.settings or {}).get("department")
-    if department:
-        lines.append(_("  默认部门：%(code)s") % {"code": department})
-    if last is not None:
-        lines.append(_("  最近一次：") + _job_line(last) + "，" + _("开始于 %(at)s") % {"at": _china_time(last.started_at)})
-    return lines
-
-
-def _china_time(moment: datetime | None) -> str:
-    from datetime import timedelta
-
-    return moment.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-@harvest.command("add", context_settings=CONTEXT, help=_("添加一个采集源。NAME 由小写字母、数字和连字符组成，此后用它指称该采集源。"))
-@click.argument("name")
-@click.option("--kind", required=True, type=click.Choice(["ckan", "dcat", "datapackage"]), help=_("采集源的类型。"))
-@click.option("--url", required=True, help=_("采集源的地址：CKAN 站点的根地址、DCAT 目录或 datapackage.json 的地址。"))
-@click.option("--allow-private", is_flag=True, help=_("允许访问本机和内网地址（默认拒绝）；只用于政务内网中的采集源。"))
-@click.option("--schedule", default="manual", show_default=True, type=click.Choice(["manual", "daily", "weekly", "monthly"]),
-              help=_("采集周期：到期的由 portal tick 启动。"))
-@click.option("--title", default="", help=_("显示名称。"))
-@click.option("--department", "department_code", default="", help=_("默认部门的统一社会信用代码：来源机构对应不到部门的记录归入此部门。"))
-@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
-def harvest_add(name: str, kind: str, url: str, allow_private: bool, schedule: str, title: str, department_code: str) -> None:
-    from harvest.sources import add_source
-    from portal.errors import Invalid
-
-    with _session() as (_app, session):
-        try:
-            source = add_source(
-                session, name=name, kind=kind, url=url, title=title, allow_private=allow_private, schedule=schedule,
-                settings={"department": department_code.strip().upper()} if department_code.strip() else None,
-                actor=None, actor_name=HARVESTER, now=_now(),
-            )
-        except Invalid as error:
-            _echo_errors(error.errors)
-            raise click.ClickException(_("没有添加采集源。")) from None
-        session.commit()
-        click.echo(_("已添加采集源："))
-        for line in _source_lines(source):
-            click.echo(line)
-
-
-@harvest.command("list", context_settings=CONTEXT, help=_("列出所有采集源及其最近一次采集任务。"))
-@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
-def harvest_list() -> None:
-    from harvest.sources import last_jobs, list_sources
-
-    with _session() as (_app, session):
-        rows = list_sources(session)
-        last = last_jobs(session)
-        if not rows:
-            click.echo(_("还没有采集源；用 portal harvest add 添加。"))
-        for source in rows:
-            for line in _source_lines(source, last.get(source.id)):
-                click.echo(line)
-
-
-@harvest.command("run", context_settings=CONTEXT, help=_("立即采集一个采集源，显示进度；任务失败或超时停止时以状态 1 退出。"))
-@click.argument("name")
-@click.option("--dry-run", is_flag=True, help=_("预览：只计算每条记录将被如何处理，不改动目录。"))
-@click.option("--full", is_flag=True, help=_("全量采集（默认在支持时增量采集）；只有全量采集能发现来源已删除的记录。"))
-@click.option("--limit", type=click.IntRange(min=1), default=None, help=_("只处理前 N 条记录（通常与 --dry-run 一起用）；不做归档。"))
-@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
-def harvest_run(name: str, dry_run: bool, full: bool, limit: int | None) -> None:
-    from harvest.sources import get_source
-    from portal.errors import NotFound, PortalError
-
-    with _session() as (app, session):
-        try:
-            source = get_source(session, name)
-        except NotFound as error:
-            raise click.ClickException(f"{error.message}：{name}") from None
-        display = _ProgressDisplay(tty=sys.stdout.isatty())
-        try:
-            job = _harvest_job(app, session, source, started_by=HARVESTER, dry_run=dry_run, full=full, limit=limit, progress=display)
-        except PortalError as error:
-            display.close()
-            raise click.ClickException(error.message) from None
-        except Exception as error:
-            display.close()
-            raise click.ClickException(_("采集任务意外中止（%(error)s），已记为失败。") % {"error": type(error).__name__}) from None
-        display.close()
-        click.echo(_job_line(job))
-        if job.error:
-            click.echo(job.error, err=job.state != "finished")
-        click.echo(_("明细：portal harvest report %(id)d") % {"id": job.id})
-        state = job.state
-    sys.exit(0 if state == "finished" else 1)
-
-
-@harvest.command("report", context_settings=CONTEXT, help=_("列出一个采集任务的每条记录：状态、来源标识、标题、环节、错误（以制表符分隔）。"))
-@click.argument("job_id", metavar="JOB", type=int)
-@click.help_option("-h", "--help", help=_("显示帮助并退出。"))
-def harvest_report(job_id: int) -> None:
-    from harvest import STATUSES
-    from harvest.sources import STAGES, get_job, job_items
-    from portal.errors import NotFound
-
-    with _session() as (_app, session):
-        try:
-            job = get_job(session, job_id)
-        except NotFound as error:
-            raise click.ClickException(error.message) from None
-        click.echo(_("采集源 %(name)s，") % {"name": job.source.name} + _job_line(job))
-        click.echo(_("开始 %(start)s，结束 %(end)s") % {"start": _china_time(job.started_at), "end": _china_time(job.finished_at) or "-"})
-        if job.error:
-            click.echo(job.error)
-        page = 1
-        while True:
-            items = job_items(session, job, page=page, per_page=1000)
-            for row in items.rows:
-                item = row.item
-                fields = [_(STATUSES.get(item.status, item.status)), item.guid, item.title,
-                          _(STAGES.get(item.stage, item.stage)) if item.stage else "", item.error]
-                click.echo("\t".join(" ".join(f.split()) for f in fields))
-            if page >= items.pages:
-                break
-            page += 1
-
-
+from .cli_harvest import harvest_group  # noqa: E402  (the `harvest` commands: portal/cli_harvest.py)
 from .cli_site import site_group  # noqa: E402  (the `site` commands: portal/cli_site.py)
+main.add_command(harvest_group(_, CONTEXT, open_session=_session, clock=_now, echo_errors=_echo_errors))
 main.add_command(site_group(_, CONTEXT))
 
 if __name__ == "__main__":

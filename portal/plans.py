@@ -13,13 +13,14 @@ Every transition and edit is a compare-and-set on (state, version), so a double 
 people acting at once give one change and a `Conflict` for the other; each writes an audit row
 in the same transaction. "Now" and "today" are passed in; nothing here commits.
 
-Progress is never typed in: `portal.plan_progress` computes it from the catalog.
+The items — what an item may name and target, and how the form's rows are checked — are
+`portal.plan_items`'s. Progress is never typed in: `portal.plan_progress` computes it from the
+catalog.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -29,7 +30,10 @@ from . import audit
 from .db import compare_and_set
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import Department, Entry, Plan, PlanItem, User
-from .vocab import DEPARTMENT_ROLES, N_, OpenType, Role, SecurityLevel
+from .plan_items import ItemInput, build_items, find_entry, why_unopenable  # ItemInput and find_entry are imported from here too
+from .vocab import DEPARTMENT_ROLES, N_, Role
+from .work import Assignee, Task
+from .workdays import Calendar
 
 KINDS = {"annual": N_("年度工作计划"), "action": N_("数据开放行动计划")}
 STATES = {
@@ -40,11 +44,9 @@ STATES = {
     "published": N_("已发布"),
 }
 ITEM_STATUSES = {"done": N_("已完成"), "late": N_("逾期"), "pending": N_("推进中")}
-TARGET_TYPES = (OpenType.OPEN, OpenType.ON_APPLICATION)  # planning to open: 依法不予开放 is no target
 DRAFTERS = frozenset({Role.EDITOR, Role.DEPT_ADMIN})
 EDITABLE = ("draft", "returned")
 LINKABLE = ("draft", "returned", "approved", "published")  # not while the Bureau examines it
-MAX_ITEMS = 200
 MIN_TEXT = 4
 
 
@@ -88,20 +90,6 @@ def may_see(user: User | None, plan: Plan) -> bool:
 # -- drafting ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ItemInput:
-    """One item as the form gives it. `entry` names an entry of the plan's department by id or
-    resource code (or its exact title); leave it empty and give `planned_title` for an entry
-    still to be created. Strings are accepted for the open type (value or label) and the date
-    (ISO)."""
-
-    entry: int | str | None = None
-    planned_title: str = ""
-    target_open_type: OpenType | str | None = None
-    target_date: date | str | None = None
-    note: str = ""
-
-
 def _target(plan: Plan) -> str:
     return f"开放计划 #{plan.id} {plan.department.name} {plan.year}年 {KINDS.get(plan.kind, plan.kind)}"
 
@@ -121,94 +109,6 @@ def _plan_errors(year: object, kind: str, title: str, goals: str) -> dict[str, s
     return errors
 
 
-def find_entry(session: Session, department: Department, ref: int | str | None) -> Entry | None:
-    """The entry `ref` names: an id, a resource code, or else an exact title unique within
-    `department`. Any department's entry by id or code (the caller checks the department)."""
-    text = str(ref if ref is not None else "").strip()
-    if not text:
-        return None
-    if text.isascii() and text.isdigit() and len(text) < 10:
-        return session.get(Entry, int(text))
-    found = session.scalar(select(Entry).where(Entry.resource_code == text))
-    if found is None:
-        titled = session.scalars(select(Entry).where(Entry.department_id == department.id, Entry.title == text).limit(2)).all()
-        found = titled[0] if len(titled) == 1 else None
-    return found
-
-
-def _openable(entry: Entry, target: OpenType) -> str:
-    """Why `entry` can never reach `target` (Art. 16, 23), or ""."""
-    if entry.security_level in (SecurityLevel.IMPORTANT, SecurityLevel.CORE):
-        return "该目录条目为重要数据或核心数据，只能依法不予开放"
-    if entry.personal_information and target == OpenType.OPEN:
-        return "该目录条目含个人信息，不能无条件开放（第十六条）"
-    return ""
-
-
-def _parse_date(value: date | str | None) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-
-
-def _parse_type(value: OpenType | str | None) -> OpenType | None:
-    if isinstance(value, OpenType):
-        return value
-    try:
-        return OpenType.parse(value or "")
-    except ValueError:
-        return None
-
-
-def _build_items(session: Session, department: Department, year: int, items: Sequence[ItemInput], errors: dict[str, str]) -> list[PlanItem]:
-    """Validated, unattached items; Chinese errors by "items.<n>.<field>" (n from 1) into `errors`."""
-    if len(items) > MAX_ITEMS:
-        errors["items"] = f"一个计划最多列出{MAX_ITEMS}项"
-        return []
-    built: list[PlanItem] = []
-    seen: dict[int, int] = {}
-    for n, given in enumerate(items, start=1):
-        key = f"items.{n}"
-        ref = str(given.entry if given.entry is not None else "").strip()
-        planned = given.planned_title.strip()
-        target = _parse_type(given.target_open_type)
-        entry = find_entry(session, department, ref) if ref else None
-        if ref and entry is None:
-            errors[f"{key}.entry"] = f"第{n}项：没有找到目录条目“{ref[:60]}”"
-        elif entry is not None and entry.department_id != department.id:
-            errors[f"{key}.entry"] = f"第{n}项：目录条目不属于本部门"
-        elif entry is not None and entry.id in seen:
-            errors[f"{key}.entry"] = f"第{n}项：该目录条目已列在第{seen[entry.id]}项"
-        elif entry is not None and target is not None and (why := _openable(entry, target)):
-            errors[f"{key}.entry"] = f"第{n}项：{why}"
-        elif not ref and not planned:
-            errors[f"{key}.entry"] = f"第{n}项：请选择本部门的目录条目，或填写拟新建的数据资源名称"
-        if len(planned) > 200:
-            errors[f"{key}.planned_title"] = f"第{n}项：数据资源名称不能超过200个字"
-        if target is None:
-            errors[f"{key}.target_open_type"] = f"第{n}项：请选择目标开放类型"
-        elif target not in TARGET_TYPES:
-            errors[f"{key}.target_open_type"] = f"第{n}项：目标开放类型只能是无条件开放或依申请开放"
-        when = _parse_date(given.target_date)
-        if when is None:
-            errors[f"{key}.target_date"] = f"第{n}项：请填写计划完成日期"
-        elif when.year < year:
-            errors[f"{key}.target_date"] = f"第{n}项：计划完成日期应在{year}年内或之后"
-        if len(given.note) > 2000:
-            errors[f"{key}.note"] = f"第{n}项：备注不能超过2000个字"
-        if entry is not None:
-            seen.setdefault(entry.id, n)
-        if target is not None and when is not None:
-            built.append(PlanItem(
-                position=n - 1, entry_id=entry.id if entry is not None else None, planned_title=planned[:200],
-                target_open_type=target, target_date=when, note=given.note.strip(),
-            ))
-    return built
-
-
 def create_plan(
     session: Session, *, department: Department | None, year: int, kind: str = "annual", title: str, goals: str,
     actor: User, now: datetime, items: Sequence[ItemInput] = (),
@@ -223,7 +123,7 @@ def create_plan(
     errors = _plan_errors(year, kind, title, goals)
     if not errors and session.scalar(select(Plan.id).where(Plan.department_id == department.id, Plan.year == year, Plan.kind == kind)):
         errors["year"] = f"{department.name}{year}年的{KINDS[kind]}已经存在，请修改原计划"
-    built = _build_items(session, department, year if isinstance(year, int) else 0, items, errors)
+    built = build_items(session, department, year if isinstance(year, int) else 0, items, errors)
     if errors:
         raise Invalid(errors)
     plan = Plan(
@@ -260,7 +160,7 @@ def update_plan(
         raise Forbidden(N_("只有本部门的目录编制员、部门管理员或区数据资源局可以修改开放计划"))
     _require_state(plan, EDITABLE)
     errors = _plan_errors(plan.year, plan.kind, title, goals)
-    built = _build_items(session, plan.department, plan.year, items, errors) if items is not None else None
+    built = build_items(session, plan.department, plan.year, items, errors) if items is not None else None
     if errors:
         raise Invalid(errors)
     target = _target(plan)
@@ -293,7 +193,7 @@ def link_item(session: Session, item: PlanItem, entry: Entry | int | str, *, act
         raise Invalid({"entry": "目录条目不属于本部门"})
     if any(i.entry_id == found.id for i in plan.items):
         raise Invalid({"entry": "该目录条目已列在本计划中"})
-    if why := _openable(found, item.target_open_type):
+    if why := why_unopenable(found, item.target_open_type):
         raise Invalid({"entry": why})
     target = _target(plan)
     _touch(session, plan, LINKABLE, now)
@@ -412,6 +312,29 @@ def working_plans(session: Session, user: User | None) -> list[Plan]:
     return list(session.scalars(query.order_by(Plan.year.desc(), Department.name, Plan.kind, Plan.id)))
 
 
-def plannable_entries(session: Session, department: Department) -> list[Entry]:
-    """The department's entries a plan item may name (the picker's choices)."""
-    return list(session.scalars(select(Entry).where(Entry.department_id == department.id).order_by(Entry.resource_code)))
+# -- my work -------------------------------------------------------------------------------
+
+# Who a plan waits for in each unfinished state, and for what. No statute sets a time limit on
+# a plan, so these tasks have no clock: they are listed on "my work", never warned about.
+WAITING = {
+    "draft": (frozenset({Role.DEPT_ADMIN}), N_("报送")),
+    "returned": (DRAFTERS, N_("修改后重新报送")),
+    "submitted": (frozenset({Role.BUREAU}), N_("审批")),
+    "approved": (frozenset({Role.BUREAU}), N_("发布")),
+}
+
+
+def tasks(session: Session, calendar: Calendar, today: date) -> list[Task]:
+    """Every plan not yet published waits for someone: a draft for its department's
+    administrator to submit it, a returned plan for the department's drafters, a submitted or
+    approved plan for the Bureau. (`calendar` and `today`: the signature every workflow's
+    `tasks` shares.)"""
+    found = []
+    for plan in session.scalars(select(Plan).where(Plan.state.in_(WAITING)).options(selectinload(Plan.department)).order_by(Plan.id)):
+        roles, waiting_for = WAITING[plan.state]
+        found.append(Task(
+            kind="plan", id=plan.id, title=f"{plan.department.name}：{plan.title}", state=STATES[plan.state], waiting_for=waiting_for,
+            assignee=Assignee(roles=roles, department_id=None if Role.BUREAU in roles else plan.department_id),
+            department_id=plan.department_id,
+        ))
+    return found

@@ -1,5 +1,4 @@
-"""Real-name verification (实名认证, Art. 23): who may apply, what they give, how the Bureau decides,
-and how the numbers are kept.
+"""Real-name verification (实名认证, Art. 23): who may apply, what they give, how the Bureau decides.
 
 Only members of the public (Role.PUBLIC) apply; department staff are known by their employment.
 An individual gives a name and an 18-digit resident ID number (GB 11643 check character); an
@@ -17,146 +16,36 @@ ID numbers and phone numbers are stored only as Fernet ciphertext (`cipher`, mad
 PERSONAL_DATA_KEY setting, passed in by the caller) beside a masked form that is what every page
 shows; the full number is decrypted only for the Bureau on the page of a pending application
 (`reveal`), and that access is audited. Nothing here logs, and no audit row carries a number.
+How the numbers are checked, masked, encrypted and digested is `realname_numbers`.
 
 One ID number (or credit code) verifies one account: beside the ciphertext each application keeps
-`identity_digest`, an HMAC-SHA256 of "kind:number" under a subkey derived from the personal-data
-key (comparable, unlike the ciphertext; not reversible without the key, unlike a plain hash of a
-number this guessable). A number pending or approved on another account is refused on submission,
-and approval is refused when another account was approved with it meanwhile.
+`identity_digest` (a keyed hash, comparable unlike the ciphertext). A number pending or approved
+on another account is refused on submission, and approval is refused when another account was
+approved with it meanwhile.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
+from datetime import datetime
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .codes import id_check_char, uscc_error
+from .codes import uscc_error
 from .db import compare_and_set
-from .errors import Conflict, Forbidden, Invalid, NotFound, PortalError
+from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import RealNameVerification, User
-from .pii import mask_value
+from .realname_numbers import decrypt, encrypt, id_number_error, identity_digest, mask_id_number, mask_phone, normalise_mobile
 from .vocab import N_, AccountKind, Role
 
 STATES = {"pending": N_("待审核"), "approved": N_("已通过"), "rejected": N_("已驳回")}
-KEY_FILE = "personal_data_key"
-_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
-_MOBILE = re.compile(r"1[3-9][0-9]{9}")
-_PHONE_NOISE = re.compile(r"[\s\-()（）]")
 
 
-class KeyMismatch(PortalError):
-    """The stored ciphertext cannot be read with the configured key (a lost or changed key)."""
-
-    status = 500
-
-
-# -- the key and the cipher -------------------------------------------------------------------
-
-
-def personal_data_key(instance: Path) -> str:
-    """The instance's Fernet key for personal data, created on first use with owner-only
-    permissions (used when PERSONAL_DATA_KEY is not set)."""
-    path = instance / KEY_FILE
-    if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(Fernet.generate_key().decode("ascii"))
-    return path.read_text().strip()
-
-
-class PersonalDataCipher(Fernet):
-    """A Fernet cipher that also holds the key of identity digests, derived from its own key."""
-
-    def __init__(self, key: str | bytes) -> None:
-        super().__init__(key)
-        self.identity_key = _derive_identity_key(base64.urlsafe_b64decode(key))
-
-
-def make_cipher(key: str | bytes) -> PersonalDataCipher:
-    """The cipher of `key`; ValueError with a Chinese message when it is not a Fernet key."""
-    try:
-        return PersonalDataCipher(key)
-    except (ValueError, TypeError) as error:
-        raise ValueError("PERSONAL_DATA_KEY 不是有效的 Fernet 密钥（44 个字符的 URL 安全 Base64）") from error
-
-
-def _derive_identity_key(fernet_key: bytes) -> bytes:
-    """The digest subkey of the 32 bytes of a Fernet key: never the Fernet key itself."""
-    return hmac.new(fernet_key, b"identity-digest", hashlib.sha256).digest()
-
-
-def _identity_key(cipher: Fernet) -> bytes:
-    if isinstance(cipher, PersonalDataCipher):
-        return cipher.identity_key
-    # A plain Fernet (made elsewhere than `make_cipher`): the same subkey, from the key it holds.
-    return _derive_identity_key(cipher._signing_key + cipher._encryption_key)
-
-
-def identity_digest(cipher: Fernet, kind: AccountKind, number: str) -> str:
-    """The keyed hash (hex HMAC-SHA256) of an individual's ID number or an organisation's credit
-    code, the same for the same number under the same key: what `submit` compares."""
-    text = f"{kind.value}:{number.strip().upper()}"
-    return hmac.new(_identity_key(cipher), text.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def _encrypt(cipher: Fernet, text: str) -> str:
-    return cipher.encrypt(text.encode("utf-8")).decode("ascii")
-
-
-def _decrypt(cipher: Fernet, token: str) -> str:
-    if not token:
-        return ""
-    try:
-        return cipher.decrypt(token.encode("ascii")).decode("utf-8")
-    except InvalidToken as error:
-        raise KeyMismatch(N_("无法解密：个人信息密钥与加密时使用的不一致，请联系系统管理员")) from error
-
-
-# -- checking what an applicant gives ------------------------------------------------------------
-
-
-def id_number_error(number: str) -> str | None:
-    """Why `number` is not a resident ID number, in Chinese; None when it is one."""
-    if len(number) != 18:
-        return N_("身份证号码应为18位")
-    if not _ID_SHAPE.fullmatch(number):
-        return N_("身份证号码前17位应为数字，最后一位为数字或X")
-    try:
-        date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return N_("身份证号码中的出生日期不正确")
-    if id_check_char(number[:17]) != number[17]:
-        return N_("身份证号码校验位不正确，请核对")
-    return None
-
-
-def normalise_mobile(phone: str) -> str:
-    """`phone` as 11 digits without spaces, dashes or +86; "" when it is not a mainland mobile."""
-    digits = _PHONE_NOISE.sub("", phone)
-    digits = re.sub(r"^(?:\+86|0086|86)(?=1\d{10}$)", "", digits)
-    return digits if _MOBILE.fullmatch(digits) else ""
-
-
-def mask_id_number(number: str) -> str:
-    """110101199003071234 -> 110101********1234."""
-    return mask_value("id_number", number)
-
-
-def mask_phone(phone: str) -> str:
-    """13812345678 -> 138****5678."""
-    return mask_value("mobile", phone)
+# -- what an applicant gives ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -324,7 +213,7 @@ def _columns(application: Application, kind: AccountKind, cipher: Fernet) -> dic
         if errors:
             raise Invalid(errors)
         return {
-            "name": name, "id_number_token": _encrypt(cipher, number), "id_number_masked": mask_id_number(number),
+            "name": name, "id_number_token": encrypt(cipher, number), "id_number_masked": mask_id_number(number),
             "identity_digest": identity_digest(cipher, kind, number),
         }
     code = application.credit_code.strip().upper()
@@ -342,7 +231,7 @@ def _columns(application: Application, kind: AccountKind, cipher: Fernet) -> dic
         raise Invalid(errors)
     return {
         "name": name, "credit_code": code, "contact_name": contact,
-        "contact_phone_token": _encrypt(cipher, phone), "contact_phone_masked": mask_phone(phone),
+        "contact_phone_token": encrypt(cipher, phone), "contact_phone_masked": mask_phone(phone),
         "identity_digest": identity_digest(cipher, kind, code),
     }
 
@@ -406,7 +295,7 @@ def reveal(session: Session, verification: RealNameVerification, *, viewer: User
         raise Forbidden(N_("只有区数据资源局在审核时可以查看完整号码"))
     if verification.state != "pending":
         raise Conflict(N_("该申请已审核，完整号码不再显示"))
-    revealed = Revealed(_decrypt(cipher, verification.id_number_token), _decrypt(cipher, verification.contact_phone_token))
+    revealed = Revealed(decrypt(cipher, verification.id_number_token), decrypt(cipher, verification.contact_phone_token))
     audit.record(
         session, action="data:view", actor=viewer, now=now, target=_target(verification, verification.user),
         details={"shown": "id_number" if verification.id_number_token else "contact_phone"},

@@ -108,6 +108,19 @@ def _retire(entry: Entry, record: EntryFile, *, by: EntryFile, now: datetime) ->
             old.replaced_at, old.replaced_by_id = now, by.id
 
 
+def remove_file(session: Session, record: EntryFile, *, actor: User | None, now: datetime, actor_name: str = "") -> None:
+    """Take `record` (and the masked copies made from it) out of its entry's current files, as
+    a new version of the entry; its revisions stay in the history with their reports. The
+    caller checks that the actor may (Action.UPLOAD_FILE) and commits."""
+    entry = record.entry
+    before = snapshot(entry)
+    for f in entry.all_files:
+        if f.replaced_at is None and (f is record or f.derived_from_id == record.id):
+            f.replaced_at = now
+    entry.updated_at = entry.data_updated_at = now
+    record_change(session, entry, action="file", before=before, actor=actor, now=now, actor_name=actor_name)
+
+
 def _add_items(entry: Entry, items: list[ItemFields]) -> None:
     for item in items:
         entry.items.append(

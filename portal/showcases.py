@@ -29,10 +29,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -55,6 +56,7 @@ URL_LENGTH = 2000
 REASON_LENGTH = (4, 2000)
 MAX_ENTRIES = 30
 MAX_PENDING = 10  # a user's showcases waiting for review at once
+GALLERY_PAGE_SIZE = 24
 SLUG = re.compile(r"[a-z][a-z0-9-]{1,58}[a-z0-9]")
 GENERATED_SLUG = re.compile(r"sc-[0-9]+")  # reserved for "sc-<id>"
 RESERVED_SLUGS = frozenset({"new", "mine", "review", "edit"})  # the gallery's own pages
@@ -97,14 +99,33 @@ def get_showcase(session: Session, slug: str, viewer: User | None) -> Showcase:
     return showcase
 
 
+def _approved(kind: str | None) -> Select[tuple[Showcase]]:
+    query = select(Showcase).where(Showcase.state == "approved")
+    return query if kind is None else query.where(Showcase.kind == kind)
+
+
 def approved_showcases(session: Session, *, kind: str | None = None) -> list[Showcase]:
     """The approved showcases (of `kind`, when given), newest approval first, ties by id: the
-    public gallery and the static site's. List their entries with `visible_entries_of(session,
+    static site's whole gallery. List their entries with `visible_entries_of(session,
     showcases, None)`, never with `Showcase.entries` (which holds entries no longer public)."""
-    query = select(Showcase).where(Showcase.state == "approved")
-    if kind is not None:
-        query = query.where(Showcase.kind == kind)
-    return list(session.scalars(query.order_by(Showcase.decided_at.desc(), Showcase.id.desc())))
+    return list(session.scalars(_approved(kind).order_by(Showcase.decided_at.desc(), Showcase.id.desc())))
+
+
+@dataclass(frozen=True)
+class GalleryPage:
+    items: list[Showcase]
+    page: int  # from 1; a number past the last page gives the last page
+    pages: int  # at least 1
+    total: int
+
+
+def gallery_page(session: Session, *, kind: str | None = None, page: int = 1, page_size: int = GALLERY_PAGE_SIZE) -> GalleryPage:
+    """One page of the portal's gallery, in the order of `approved_showcases`."""
+    total = session.scalar(select(func.count()).select_from(_approved(kind).subquery())) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 1), pages)
+    query = _approved(kind).order_by(Showcase.decided_at.desc(), Showcase.id.desc()).offset((page - 1) * page_size).limit(page_size)
+    return GalleryPage(list(session.scalars(query)), page, pages, total)
 
 
 def showcases_of_entry(session: Session, entry: Entry) -> list[Showcase]:

@@ -1,6 +1,6 @@
 """What waits for whom: the open tasks of every statutory workflow on one list.
 
-Each workflow module (`data_requests`, `error_reports`, `adjustments`, `open_review`) says which
+Each workflow module (`data_requests`, `error_reports`, `adjustments`, `open_review`, `plans`) says which
 of its items wait for someone, on which clock, as `Task`s. This module gathers them for the
 "my work" page (soonest due first), for the Bureau's zone-wide view of overdue items (Art. 24),
 and for `notifications` (what `portal tick` warns about). It never decides a workflow's rules.
@@ -24,6 +24,7 @@ TASK_KINDS = {
     "report": N_("数据校核"),
     "adjustment": N_("目录调整"),
     "review": N_("开放属性审查"),
+    "plan": N_("开放计划"),
 }
 
 
@@ -66,10 +67,10 @@ class Task:
 
 def all_tasks(session: Session, calendar: Calendar, today: date) -> list[Task]:
     """Every open task of the zone, from every workflow."""
-    from . import adjustments, data_requests, error_reports, open_review
+    from . import adjustments, data_requests, error_reports, open_review, plans
 
     tasks: list[Task] = []
-    for source in (data_requests.tasks, error_reports.tasks, adjustments.tasks, open_review.tasks):
+    for source in (data_requests.tasks, error_reports.tasks, adjustments.tasks, open_review.tasks, plans.tasks):
         tasks.extend(source(session, calendar, today))
     return tasks
 

@@ -1,6 +1,7 @@
 """Real fixtures: a migrated database (SQLite by default, PostgreSQL when PORTAL_DATABASE_URL
-says so), emptied after every test; an app and client per test with CSRF on; and a small world
-of departments, users of every role and entries of every share/open/status combination."""
+says so), emptied after every test; an app and client per test with CSRF on; a small world
+of departments, users of every role and entries of every share/open/status combination; the
+sample catalog loaded into the app's own store; and the app served on a free local port."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from sqlalchemy.orm import Session
 from argon2 import PasswordHasher
 
 from portal import accounts, create_app
+from portal.datapackages import load_datasets
 from portal.db import make_engine, make_sessionmaker, upgrade
 from portal.models import Base
 
-from .support import World, build_world
+from .live import live_portal
+from .support import NOW, ROOT, World, build_world
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -90,3 +93,18 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def world(session: Session) -> World:
     return build_world(session)
+
+
+@pytest.fixture
+def sample_catalog(app: Flask, session: Session) -> None:
+    """The repository's sample catalog (datasets/) loaded into the app's own store."""
+    results = load_datasets(session, ROOT / "datasets", store=app.extensions["portal.files"], now=NOW)
+    assert all(r.action == "created" for r in results)
+    session.commit()
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    """The app served on a free port of 127.0.0.1 for the test: its base URL."""
+    with live_portal(app) as url:
+        yield url

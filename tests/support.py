@@ -1,20 +1,26 @@
-"""Test helpers: valid codes, entry fields, a world of every role and entry kind, login."""
+"""Test helpers: valid codes, entry fields, a world of every role and entry kind, login, China's
+clock, and users acting at once."""
 
 from __future__ import annotations
 
 import itertools
 import re
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from portal import open_review
 from portal.accounts import create_department, create_user
 from portal.catalog import EntryFields, ItemFields, create_entry
 from portal.codes import USCC_CHARSET, org_code_check_char, uscc_check_char
+from portal.db import make_sessionmaker
+from portal.errors import Conflict
 from portal.models import Department, Entry, User
 from portal.vocab import (
     ClassificationKind,
@@ -31,6 +37,12 @@ from portal.vocab import (
 ROOT = Path(__file__).parents[1]
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
 PASSWORD = "Zone-Test-Pass-2026"
+CHINA = timezone(timedelta(hours=8))
+
+
+def at(day: str, hour: int = 10) -> datetime:
+    """`hour` o'clock of `day` (YYYY-MM-DD), China time."""
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=CHINA)
 
 
 def make_uscc(n: int) -> str:
@@ -141,3 +153,40 @@ def build_world(session: Session, users: tuple[str, ...] = tuple(ROLE_USERS)) ->
     return world
 
 
+
+
+def at_once(engine: Engine, usernames: Sequence[str], prepare: Callable[[Session, User], Callable[[], object]], *, done: str) -> list[str]:
+    """The users named acting at the same moment, each in a thread and a session of its own:
+    `prepare(session, user)` reads what the user sees and returns the action, and all act
+    together once every one has read (a barrier), each then committing. The outcomes, in the
+    order the actions ended: `done` for one committed, "conflict" for one refused with
+    `Conflict` (and rolled back). Any other error in a thread is raised again here."""
+    sessions = make_sessionmaker(engine)
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(usernames))
+
+    def act(username: str) -> None:
+        try:
+            with sessions() as own:
+                action = prepare(own, own.scalars(select(User).where(User.username == username)).one())
+                barrier.wait()
+                try:
+                    action()
+                    own.commit()
+                    outcomes.append(done)
+                except Conflict:
+                    own.rollback()
+                    outcomes.append("conflict")
+        except BaseException as error:
+            errors.append(error)  # before breaking the barrier: the others then fail with BrokenBarrierError
+            barrier.abort()
+
+    threads = [threading.Thread(target=act, args=(name,)) for name in usernames]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return outcomes

@@ -4,7 +4,7 @@ cancelling, exactly one transition on a double cancel, and the department's work
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
 import pytest
 from sqlalchemy import select, update
@@ -18,14 +18,9 @@ from portal.models import Adjustment, AuditEvent, Entry
 from portal.vocab import EntryStatus, OpenType, Role, ShareType
 from portal.workdays import Calendar
 
-from .support import World, entry_fields
+from .support import World, at, entry_fields
 
-CHINA = timezone(timedelta(hours=8))
 CAL = Calendar()
-
-
-def at(day: str, hour: int = 10) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=CHINA)
 
 
 def _entries(world: World, n: int = 2) -> list[Entry]:

@@ -4,28 +4,22 @@ two people act at once (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import threading
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import date
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from portal import data_requests as dr
-from portal.db import make_sessionmaker
 from portal.errors import Conflict, Forbidden, Invalid
 from portal.models import AuditEvent, DataRequest, Entry, RequestEvent, User
 from portal.vocab import EntryStatus, OpenType, ShareType
 from portal.workdays import Calendar
 
-from .support import World
+from .support import World, at, at_once
 
-CHINA = timezone(timedelta(hours=8))
 CAL = Calendar()
-
-
-def at(day: str, hour: int = 10) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=CHINA)
 
 
 def _conditional(world: World) -> Entry:
@@ -130,29 +124,13 @@ def test_two_providers_approving_at_once_make_one_transition(engine: Engine, ses
     request = _share(session, world)
     dr.accept(session, request, actor=world.users["provider_a"], now=at("2026-09-28"))
     session.commit()
-    sessions = make_sessionmaker(engine)
-    outcomes: list[str] = []
-    barrier = threading.Barrier(2)
 
-    def act(username: str) -> None:
-        with sessions() as own:
-            mine = own.get(DataRequest, request.id)
-            actor = own.scalars(select(User).where(User.username == username)).one()
-            assert mine is not None and mine.state == "accepted"
-            barrier.wait()
-            try:
-                dr.approve(own, mine, actor=actor, now=at("2026-09-29"), expires_on=date(2026, 12, 31))
-                own.commit()
-                outcomes.append("approved")
-            except Conflict:
-                own.rollback()
-                outcomes.append("conflict")
+    def approve(own: Session, actor: User) -> Callable[[], object]:
+        mine = own.get(DataRequest, request.id)
+        assert mine is not None and mine.state == "accepted"
+        return lambda: dr.approve(own, mine, actor=actor, now=at("2026-09-29"), expires_on=date(2026, 12, 31))
 
-    threads = [threading.Thread(target=act, args=(name,)) for name in ("provider_a", "admin_a")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(engine, ("provider_a", "admin_a"), approve, done="approved")
     assert sorted(outcomes) == ["approved", "conflict"]
     session.expire_all()
     assert session.scalars(select(RequestEvent.action).where(RequestEvent.request_id == request.id)).all().count("approve") == 1

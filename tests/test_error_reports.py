@@ -5,8 +5,8 @@ and PostgreSQL)."""
 
 from __future__ import annotations
 
-import threading
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import Engine, select
@@ -15,20 +15,14 @@ from sqlalchemy.orm import Session
 from portal import error_reports as er
 from portal import work
 from portal.catalog import record_change, snapshot
-from portal.db import make_sessionmaker
 from portal.errors import Conflict, Forbidden, Invalid, NotFound
 from portal.models import AuditEvent, Entry, ErrorReport, User
 from portal.vocab import EntryStatus, OpenType, ShareType
 from portal.workdays import Calendar
 
-from .support import World
+from .support import World, at, at_once
 
-CHINA = timezone(timedelta(hours=8))
 CAL = Calendar()
-
-
-def at(day: str, hour: int = 10) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=CHINA)
 
 
 def _open(world: World) -> Entry:
@@ -224,29 +218,13 @@ def test_a_second_answer_is_a_conflict_and_nothing_changes(session: Session, wor
 
 def test_two_providers_answering_at_once_make_one_answer(engine: Engine, session: Session, world: World) -> None:
     report = _report(session, world, at("2026-11-26"))
-    sessions = make_sessionmaker(engine)
-    outcomes: list[str] = []
-    barrier = threading.Barrier(2)
 
-    def act(username: str) -> None:
-        with sessions() as own:
-            mine = own.get(ErrorReport, report.id)
-            actor = own.scalars(select(User).where(User.username == username)).one()
-            assert mine is not None and mine.state == "received"
-            barrier.wait()
-            try:
-                er.answer(own, mine, actor=actor, now=at("2026-11-27"), outcome="explained", text=f"{username} 的说明：数据无误")
-                own.commit()
-                outcomes.append("answered")
-            except Conflict:
-                own.rollback()
-                outcomes.append("conflict")
+    def answer(own: Session, actor: User) -> Callable[[], object]:
+        mine = own.get(ErrorReport, report.id)
+        assert mine is not None and mine.state == "received"
+        return lambda: er.answer(own, mine, actor=actor, now=at("2026-11-27"), outcome="explained", text=f"{actor.username} 的说明：数据无误")
 
-    threads = [threading.Thread(target=act, args=(name,)) for name in ("provider_a", "admin_a")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(engine, ("provider_a", "admin_a"), answer, done="answered")
     assert sorted(outcomes) == ["answered", "conflict"]
     session.expire_all()
     assert len(session.scalars(select(AuditEvent).where(AuditEvent.action == "report:answer")).all()) == 1

@@ -9,11 +9,10 @@ import email.policy
 import logging
 import socket
 import socketserver
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from email.message import EmailMessage
 
 import pytest
@@ -28,14 +27,10 @@ from portal.vocab import EntryStatus, OpenType, Role, ShareType
 from portal.work import Assignee, Task
 from portal.workdays import Calendar
 
-from .support import World
+from .live import serving
+from .support import World, at
 
-CHINA = timezone(timedelta(hours=8))
 CAL = Calendar()
-
-
-def at(day: str, hour: int = 10) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=CHINA)
 
 
 def _share(session: Session, world: World, day: str = "2026-09-25", *, accepted: bool = False) -> DataRequest:
@@ -223,13 +218,8 @@ def running_smtp() -> Iterator[SmtpServer]:
     """A minimal SMTP server on a free port of localhost, for the duration of the block."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.box = SmtpServer(port=server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server.box
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ information left in a file blocks approval; two reviewers acting at once give on
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,14 +14,13 @@ from sqlalchemy.orm import Session
 from portal import catalog, open_review
 from portal.accounts import create_user
 from portal.authz import Action, can
-from portal.db import make_sessionmaker
 from portal.errors import Conflict, Forbidden, Invalid
 from portal.files import FileStore
 from portal.models import AuditEvent, Entry, EntryVersion, OpenReview, User
 from portal.pipeline import ingest, mask_file
 from portal.vocab import EntryStatus, OpenType, Role, ShareType
 
-from .support import NOW, PASSWORD, World, entry_fields
+from .support import NOW, PASSWORD, World, at_once, entry_fields
 
 YES = {key: True for key in open_review.CHECKLIST}
 
@@ -143,32 +142,15 @@ def test_two_reviewers_at_once_make_one_decision(engine: Engine, session: Sessio
     review = open_review.pending(session, _new(session, world))
     assert review is not None
     session.commit()
-    sessions = make_sessionmaker(engine)
-    outcomes: list[str] = []
-    barrier = threading.Barrier(2)
 
-    def act(username: str, approve: bool) -> None:
-        with sessions() as own:
-            mine = own.get(OpenReview, review.id)
-            actor = own.scalars(select(User).where(User.username == username)).one()
-            assert mine is not None
-            barrier.wait()
-            try:
-                if approve:
-                    open_review.approve(own, mine, actor=actor, now=NOW, checklist=YES, conclusion="可以无条件开放")
-                else:
-                    open_review.reject(own, mine, actor=actor, now=NOW, conclusion="不宜开放，理由如下")
-                own.commit()
-                outcomes.append("decided")
-            except Conflict:
-                own.rollback()
-                outcomes.append("conflict")
+    def decide(own: Session, actor: User) -> Callable[[], object]:
+        mine = own.get(OpenReview, review.id)
+        assert mine is not None
+        if actor.username == "reviewer":  # approves; reviewer2 rejects
+            return lambda: open_review.approve(own, mine, actor=actor, now=NOW, checklist=YES, conclusion="可以无条件开放")
+        return lambda: open_review.reject(own, mine, actor=actor, now=NOW, conclusion="不宜开放，理由如下")
 
-    threads = [threading.Thread(target=act, args=args) for args in (("reviewer", True), ("reviewer2", False))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(engine, ("reviewer", "reviewer2"), decide, done="decided")
     assert sorted(outcomes) == ["conflict", "decided"]
     session.expire_all()
     decided = session.get(OpenReview, review.id)

@@ -268,3 +268,24 @@ def test_department_figures(session: Session, world: World) -> None:
     assert figures.by_open_type[OpenType.CLOSED] == sum(e.open_type == OpenType.CLOSED for e in published)
     assert sum(figures.by_open_type.values()) == figures.catalog
     assert department_figures(session, world.dept_b).catalog == 0
+
+
+def test_a_plan_waits_on_my_work_for_whoever_moves_it_next(session: Session, world: World) -> None:
+    from portal import work
+    from portal.workdays import Calendar
+
+    def waiting(user: str) -> list[str]:
+        tasks = work.all_tasks(session, Calendar(), date(2026, 1, 20))
+        return [t.waiting_for for t in work.work_for(world.users[user], tasks) if t.kind == "plan"]
+
+    plan = _plan(session, world)
+    assert waiting("admin_a") == ["报送"] and waiting("editor_a") == waiting("bureau") == waiting("admin_b") == []
+    plans.submit_plan(session, plan, actor=world.users["admin_a"], now=at("2026-01-12"))
+    assert waiting("bureau") == ["审批"] and waiting("admin_a") == []
+    plans.return_plan(session, plan, actor=world.users["bureau"], now=at("2026-01-13"), reason="请补充完成时限的依据")
+    assert waiting("editor_a") == waiting("admin_a") == ["修改后重新报送"] and waiting("editor_b") == waiting("bureau") == []
+    plans.submit_plan(session, plan, actor=world.users["admin_a"], now=at("2026-01-14"))
+    plans.approve_plan(session, plan, actor=world.users["bureau"], now=at("2026-01-15"))
+    assert waiting("bureau") == ["发布"]
+    plans.publish_plan(session, plan, actor=world.users["bureau"], now=at("2026-01-16"))
+    assert all(waiting(user) == [] for user in world.users)

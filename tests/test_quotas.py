@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from portal import api_keys, quotas, usage
+from portal import api_keys, quota_tiers, quotas, usage
 from portal.db import make_engine
 from portal.errors import Invalid
 from portal.models import AuditEvent, QuotaTier, UsageCounter
-from portal.quotas import DatabaseStore, Limits, RedisStore
+from portal.quota_tiers import Limits
+from portal.quotas import DatabaseStore, RedisStore
 
 from .support import NOW, World, build_world
 
@@ -204,29 +205,29 @@ def test_open_store_follows_the_setting(engine: Engine) -> None:
 
 def test_defaults_until_the_bureau_saves_its_own(session: Session, world: World) -> None:
     bureau = world.users["bureau"]
-    assert quotas.tier_limits(session) == quotas.DEFAULTS
-    new = Limits(per_minute=30, per_day=500, bytes_per_day=50 * quotas.MB, max_export_bytes=10 * quotas.MB)
-    assert quotas.set_tier_limits(session, "anonymous", new, actor=bureau, now=NOW)
+    assert quota_tiers.tier_limits(session) == quota_tiers.DEFAULTS
+    new = Limits(per_minute=30, per_day=500, bytes_per_day=50 * quota_tiers.MB, max_export_bytes=10 * quota_tiers.MB)
+    assert quota_tiers.set_tier_limits(session, "anonymous", new, actor=bureau, now=NOW)
     session.commit()
-    assert quotas.tier_limits(session)["anonymous"] == new
-    assert quotas.tier_limits(session)["registered"] == quotas.DEFAULTS["registered"]
-    assert not quotas.set_tier_limits(session, "anonymous", new, actor=bureau, now=NOW)  # unchanged: no audit row
+    assert quota_tiers.tier_limits(session)["anonymous"] == new
+    assert quota_tiers.tier_limits(session)["registered"] == quota_tiers.DEFAULTS["registered"]
+    assert not quota_tiers.set_tier_limits(session, "anonymous", new, actor=bureau, now=NOW)  # unchanged: no audit row
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "quota:change"))
     assert event is not None and event.target == "anonymous" and event.details["after"]["per_minute"] == 30
-    assert event.details["before"]["per_minute"] == quotas.DEFAULTS["anonymous"].per_minute
+    assert event.details["before"]["per_minute"] == quota_tiers.DEFAULTS["anonymous"].per_minute
     assert session.get(QuotaTier, "anonymous").changed_by == "bureau"  # type: ignore[union-attr]
     with pytest.raises(Invalid) as invalid:
-        quotas.set_tier_limits(session, "anonymous", Limits(-1, 10, 10), actor=bureau, now=NOW)
+        quota_tiers.set_tier_limits(session, "anonymous", Limits(-1, 10, 10), actor=bureau, now=NOW)
     assert "per_minute" in invalid.value.errors
     with pytest.raises(Invalid):
-        quotas.set_tier_limits(session, "gold", new, actor=bureau, now=NOW)
+        quota_tiers.set_tier_limits(session, "gold", new, actor=bureau, now=NOW)
 
 
 def test_tiers_of_users(session: Session, world: World) -> None:
-    assert quotas.tier_of(session, None) == "anonymous"
-    assert quotas.tier_of(session, world.users["citizen"]) == "registered"
+    assert quota_tiers.tier_of(session, None) == "anonymous"
+    assert quota_tiers.tier_of(session, world.users["citizen"]) == "registered"
     for name in ("editor_a", "bureau", "auditor", "reviewer"):
-        assert quotas.tier_of(session, world.users[name]) == "department"
+        assert quota_tiers.tier_of(session, world.users[name]) == "department"
 
 
 # -- usage ---------------------------------------------------------------------------------

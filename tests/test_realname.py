@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from portal import accounts, realname
+from portal import accounts, realname, realname_numbers
 from portal.codes import id_check_char
 from portal.db import make_sessionmaker
 from portal.errors import Conflict, Forbidden, Invalid, NotFound
@@ -66,17 +66,17 @@ def apply_organisation(session: Session, user: User) -> RealNameVerification:
 
 
 def test_the_key_is_generated_once_owner_only_and_reused(tmp_path: Path) -> None:
-    key = realname.personal_data_key(tmp_path / "instance")
-    path = tmp_path / "instance" / realname.KEY_FILE
+    key = realname_numbers.personal_data_key(tmp_path / "instance")
+    path = tmp_path / "instance" / realname_numbers.KEY_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert realname.personal_data_key(tmp_path / "instance") == key
-    token = realname.make_cipher(key).encrypt(b"x")
-    assert realname.make_cipher(key).decrypt(token) == b"x"
+    assert realname_numbers.personal_data_key(tmp_path / "instance") == key
+    token = realname_numbers.make_cipher(key).encrypt(b"x")
+    assert realname_numbers.make_cipher(key).decrypt(token) == b"x"
 
 
 def test_a_bad_key_is_refused_with_a_clear_message() -> None:
     with pytest.raises(ValueError, match="PERSONAL_DATA_KEY"):
-        realname.make_cipher("not-a-key")
+        realname_numbers.make_cipher("not-a-key")
 
 
 # -- checking what is given -----------------------------------------------------------------------
@@ -94,7 +94,7 @@ def test_a_bad_key_is_refused_with_a_clear_message() -> None:
     ],
 )
 def test_id_number_check(number: str, problem: str | None) -> None:
-    found = realname.id_number_error(number)
+    found = realname_numbers.id_number_error(number)
     assert (found is None) if problem is None else (found is not None and problem in found)
 
 
@@ -104,12 +104,12 @@ def test_id_number_check(number: str, problem: str | None) -> None:
      ("8613912345678", "13912345678"), ("12912345678", ""), ("0551-63357890", ""), ("", "")],
 )
 def test_mobile_numbers(phone: str, normal: str) -> None:
-    assert realname.normalise_mobile(phone) == normal
+    assert realname_numbers.normalise_mobile(phone) == normal
 
 
 def test_masks() -> None:
-    assert realname.mask_id_number("110101199003071234") == "110101********1234"
-    assert realname.mask_phone("13812345678") == "138****5678"
+    assert realname_numbers.mask_id_number("110101199003071234") == "110101********1234"
+    assert realname_numbers.mask_phone("13812345678") == "138****5678"
 
 
 # -- submitting -----------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ def test_of_two_pending_with_one_number_the_second_approval_is_refused(session: 
     racer = member(session, AccountKind.INDIVIDUAL, "b@example.cn")
     second = RealNameVerification(
         user_id=racer.id, kind=AccountKind.INDIVIDUAL, name="周明", state="pending", submitted_at=NOW,
-        identity_digest=realname.identity_digest(CIPHER, AccountKind.INDIVIDUAL, ID),
+        identity_digest=realname_numbers.identity_digest(CIPHER, AccountKind.INDIVIDUAL, ID),
     )
     session.add(second)
     session.commit()
@@ -314,7 +314,7 @@ def test_a_submission_that_raced_another_accounts_is_refused(session: Session, e
             with make_sessionmaker(engine)() as other:
                 other.add(RealNameVerification(
                     user_id=racer.id, kind=AccountKind.INDIVIDUAL, name="周明", state="pending", submitted_at=NOW,
-                    identity_digest=realname.identity_digest(CIPHER, AccountKind.INDIVIDUAL, ID),
+                    identity_digest=realname_numbers.identity_digest(CIPHER, AccountKind.INDIVIDUAL, ID),
                 ))
                 other.commit()
 
@@ -327,25 +327,25 @@ def test_a_submission_that_raced_another_accounts_is_refused(session: Session, e
 
 def test_the_digest_is_keyed_and_holds_no_number(session: Session) -> None:
     key = Fernet.generate_key()
-    digest = realname.identity_digest(Fernet(key), AccountKind.INDIVIDUAL, ID)
+    digest = realname_numbers.identity_digest(Fernet(key), AccountKind.INDIVIDUAL, ID)
     assert len(digest) == 64 and set(digest) <= set("0123456789abcdef")
     assert ID not in digest and ID[:6] not in digest and ID[-4:] not in digest
-    assert digest == realname.identity_digest(realname.make_cipher(key), AccountKind.INDIVIDUAL, ID)  # the app's cipher
-    assert digest != realname.identity_digest(Fernet(Fernet.generate_key()), AccountKind.INDIVIDUAL, ID)  # another key
-    assert digest != realname.identity_digest(Fernet(key), AccountKind.ORGANISATION, ID)
-    assert digest != realname.identity_digest(Fernet(key), AccountKind.INDIVIDUAL, id_number("34010419900307124"))
+    assert digest == realname_numbers.identity_digest(realname_numbers.make_cipher(key), AccountKind.INDIVIDUAL, ID)  # the app's cipher
+    assert digest != realname_numbers.identity_digest(Fernet(Fernet.generate_key()), AccountKind.INDIVIDUAL, ID)  # another key
+    assert digest != realname_numbers.identity_digest(Fernet(key), AccountKind.ORGANISATION, ID)
+    assert digest != realname_numbers.identity_digest(Fernet(key), AccountKind.INDIVIDUAL, id_number("34010419900307124"))
     text_ = f"individual:{ID}".encode()
     assert digest not in (hashlib.sha256(text_).hexdigest(), hmac.new(base64.urlsafe_b64decode(key), text_, hashlib.sha256).hexdigest())
     with_x = id_number("34010419900307118")
     assert with_x.endswith("X")
-    assert realname.identity_digest(Fernet(key), AccountKind.INDIVIDUAL, with_x.lower()) == realname.identity_digest(
+    assert realname_numbers.identity_digest(Fernet(key), AccountKind.INDIVIDUAL, with_x.lower()) == realname_numbers.identity_digest(
         Fernet(key), AccountKind.INDIVIDUAL, with_x)
-    assert realname.identity_digest(Fernet(key), AccountKind.ORGANISATION, CODE.lower()) == realname.identity_digest(
+    assert realname_numbers.identity_digest(Fernet(key), AccountKind.ORGANISATION, CODE.lower()) == realname_numbers.identity_digest(
         Fernet(key), AccountKind.ORGANISATION, CODE)
     made = apply_individual(session, member(session, AccountKind.INDIVIDUAL), with_x[:17] + "x")
-    assert made.identity_digest == realname.identity_digest(CIPHER, AccountKind.INDIVIDUAL, with_x)
+    assert made.identity_digest == realname_numbers.identity_digest(CIPHER, AccountKind.INDIVIDUAL, with_x)
     firm = apply_organisation(session, member(session, AccountKind.ORGANISATION, "firm@example.cn"))
-    assert firm.identity_digest == realname.identity_digest(CIPHER, AccountKind.ORGANISATION, CODE)
+    assert firm.identity_digest == realname_numbers.identity_digest(CIPHER, AccountKind.ORGANISATION, CODE)
 
 
 # -- the Bureau's decision ------------------------------------------------------------------------
@@ -427,7 +427,7 @@ def test_the_bureau_reveals_the_numbers_of_a_pending_application_only(session: S
 
 def test_a_changed_key_is_reported_not_crashed(session: Session, world: World) -> None:
     made = apply_individual(session, member(session, AccountKind.INDIVIDUAL))
-    with pytest.raises(realname.KeyMismatch):
+    with pytest.raises(realname_numbers.KeyMismatch):
         realname.reveal(session, made, viewer=world.users["bureau"], cipher=Fernet(Fernet.generate_key()), now=LATER)
 
 

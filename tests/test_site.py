@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,8 @@ from portal.models import AuditEvent, Entry
 from portal.plans import ItemInput
 from portal.vocab import EntryStatus, OpenType, ShareType
 
-from .support import ROOT, World
+from .support import ROOT, World, at
 
-CHINA = timezone(timedelta(hours=8))
 PORTAL = "https://data.example.gov.cn"
 TODAY = date(2026, 12, 1)
 ATTRIBUTE_ON = re.compile(r"<[^>]*\sonclick=")  # an element with the hostile attribute
@@ -44,10 +43,6 @@ HOSTILE_MD = (
     "---\ntitle: 伪造的页首\n---\n\n" + HOSTILE + "\n\n[坏链接](missing.md) ![图](x.png) [本地](/etc/passwd)\n\n"
     "<img src=x onerror=alert(1)>\n\n```\n{{ code }}\n\n</div>\n```\n\n[好链接](https://example.org/ok)"
 )
-
-
-def at(day: str, hour: int = 10) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=CHINA)
 
 
 def _open(world: World, open_: OpenType = OpenType.OPEN) -> Entry:

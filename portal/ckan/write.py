@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .. import catalog, open_review
+from .. import catalog, open_review, resources
 from ..authz import Action
 from ..errors import Invalid
 from ..intake import Limits
@@ -289,10 +289,5 @@ def resource_delete(call: Call, data: dict[str, Any]) -> None:
     """
     entry, record = _file(call, _required(data, "id"))
     _require(call, Action.UPLOAD_FILE, entry)
-    before = catalog.snapshot(entry)
-    for f in entry.all_files:
-        if f.replaced_at is None and (f is record or f.derived_from_id == record.id):
-            f.replaced_at = call.now
-    entry.updated_at = entry.data_updated_at = call.now
-    catalog.record_change(call.session, entry, action="file", before=before, actor=call.user, now=call.now)
+    resources.remove_file(call.session, record, actor=call.user, now=call.now)
     return None

@@ -35,7 +35,7 @@ class RealNameVerification(Base):
     contact_name: Mapped[str] = mapped_column(String(100), default="")
     contact_phone_masked: Mapped[str] = mapped_column(String(20), default="")
     contact_phone_token: Mapped[str] = mapped_column(Text, default="")
-    identity_digest: Mapped[str] = mapped_column(String(64), index=True, default="", server_default="")  # realname.identity_digest
+    identity_digest: Mapped[str] = mapped_column(String(64), index=True, default="", server_default="")  # realname_numbers.identity_digest
     state: Mapped[str] = mapped_column(String(20), index=True)  # pending | approved | rejected
     version: Mapped[int] = mapped_column(Integer, default=0)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)

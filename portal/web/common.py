@@ -1,20 +1,25 @@
-"""Request-scoped helpers shared by the views: the database session, the viewer, the clock."""
+"""Request-scoped helpers shared by the views: the database session, the viewer, the clock, and
+the edge of the request's transaction (commit, or roll back on bad input)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, flash, g, redirect, request
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from ..audit import RequestFacts, record_apart
 from ..authz import Action, can
-from ..errors import Forbidden, NotFound
+from ..errors import Forbidden, Invalid, NotFound
 from ..files import FileStore
 from ..models import User
 from ..vocab import N_
+
+T = TypeVar("T")
 
 
 def db_session() -> Session:
@@ -67,3 +72,35 @@ def require(action: Action, obj: Any = None) -> None:
     if user is None:
         abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]
     raise Forbidden(N_("您没有执行此操作的权限"))
+
+
+def commit_or_flash(act: Callable[[], object], done: str) -> bool:
+    """A button's POST: call `act` (domain functions on `db_session()`), commit and flash `done`.
+    When it raises Invalid (a missing reason, an empty plan), roll back — nothing is saved — and
+    flash its message as an error instead. Returns whether it was saved; a Conflict (409) and
+    the other errors pass through."""
+    db = db_session()
+    try:
+        act()
+    except Invalid as invalid:
+        db.rollback()
+        flash(gettext(invalid.message), "error")
+        return False
+    db.commit()
+    flash(done)
+    return True
+
+
+def commit_or_redisplay(act: Callable[[], T], *, done: str, then: Callable[[T], str], again: Callable[[Invalid], Any]) -> Any:
+    """A form's POST: call `act` (domain functions on `db_session()`), commit, flash `done` and
+    redirect to `then(result)`. When it raises Invalid, roll back and answer `again(invalid)`:
+    the form once more, with the field errors (400)."""
+    db = db_session()
+    try:
+        result = act()
+    except Invalid as invalid:
+        db.rollback()
+        return again(invalid)
+    db.commit()
+    flash(done)
+    return redirect(then(result))

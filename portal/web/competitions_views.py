@@ -17,7 +17,7 @@ import re
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import login_required
 from werkzeug.wrappers import Response
@@ -28,7 +28,7 @@ from ..audit import record_apart
 from ..errors import Forbidden, Invalid, NotFound
 from ..models import Competition, CompetitionEntry, User
 from ..vocab import N_
-from .common import db_session, now, request_facts, viewer
+from .common import commit_or_flash, commit_or_redisplay, db_session, now, request_facts, viewer
 
 bp = Blueprint("competitions", __name__)
 
@@ -152,15 +152,11 @@ def new() -> Any:
     user = _bureau()
     if request.method == "GET":
         return _competition_form(None, {}, {})
-    db = db_session()
-    try:
-        made = comp.create_competition(db, **_competition_values(None), actor=user, now=now())
-    except Invalid as invalid:
-        db.rollback()
-        return _competition_form(None, request.form, invalid.errors, 400)
-    db.commit()
-    flash(gettext("已创建竞赛草稿；确认无误后请发布"))
-    return redirect(url_for("competitions.show", slug=made.slug))
+    return commit_or_redisplay(
+        lambda: comp.create_competition(db_session(), **_competition_values(None), actor=user, now=now()),
+        done=gettext("已创建竞赛草稿；确认无误后请发布"), then=lambda made: url_for("competitions.show", slug=made.slug),
+        again=lambda invalid: _competition_form(None, request.form, invalid.errors, 400),
+    )
 
 
 @bp.route("/competitions/<slug>/edit", methods=["GET", "POST"])
@@ -173,29 +169,18 @@ def edit(slug: str) -> Any:
         values |= {"opens_on": competition.opens_on.isoformat(), "closes_on": competition.closes_on.isoformat(),
                    "judges": " ".join(j.user.username for j in competition.judges)}
         return _competition_form(competition, values, {})
-    db = db_session()
-    try:
-        comp.update_competition(db, competition, **_competition_values(competition), actor=user, now=now())
-    except Invalid as invalid:
-        db.rollback()
-        return _competition_form(competition, request.form, invalid.errors, 400)
-    db.commit()
-    flash(gettext("已保存竞赛信息"))
-    return redirect(url_for("competitions.show", slug=competition.slug))
+    return commit_or_redisplay(
+        lambda: comp.update_competition(db_session(), competition, **_competition_values(competition), actor=user, now=now()),
+        done=gettext("已保存竞赛信息"), then=lambda _: url_for("competitions.show", slug=competition.slug),
+        again=lambda invalid: _competition_form(competition, request.form, invalid.errors, 400),
+    )
 
 
 def _transition(slug: str, act: Any, done: str, **kwargs: Any) -> Response:
+    """The Bureau's button: `act(session, competition, actor=, now=, **kwargs)`, as `commit_or_flash`."""
     user = _bureau()
-    db = db_session()
     competition = _competition(slug)
-    try:
-        act(db, competition, actor=user, now=now(), **kwargs)
-    except Invalid as invalid:
-        db.rollback()
-        flash(gettext(invalid.message), "error")
-    else:
-        db.commit()
-        flash(done)
+    commit_or_flash(lambda: act(db_session(), competition, actor=user, now=now(), **kwargs), done)
     return redirect(url_for("competitions.show", slug=slug))
 
 
@@ -218,23 +203,22 @@ def results(slug: str) -> Any:
     db = db_session()
     competition = _competition(slug)
     standings = judging.standings(db, competition)
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        awards = {r.entry.id: request.form.get(f"award-{r.entry.id}", "")[:200] for r in standings}
-        try:
-            judging.publish_results(db, competition, awards, actor=user, now=now())
-        except Invalid as invalid:
-            db.rollback()
-            errors = invalid.errors
-        else:
-            db.commit()
-            flash(gettext("竞赛结果已公布"))
-            return redirect(url_for("competitions.show", slug=slug))
-    return render_template(
-        "competitions/results.html", competition=competition, standings=standings, errors=errors, form=request.form,
-        scores=judging.visible_scores(db, competition, user), withdrawn=[e for e in judging.entries_of(db, competition, user)
-                                                                         if e.state == "withdrawn"],
-    ), (400 if errors else 200)
+
+    def page(errors: dict[str, str]) -> tuple[str, int]:
+        return render_template(
+            "competitions/results.html", competition=competition, standings=standings, errors=errors, form=request.form,
+            scores=judging.visible_scores(db, competition, user),
+            withdrawn=[e for e in judging.entries_of(db, competition, user) if e.state == "withdrawn"],
+        ), (400 if errors else 200)
+
+    if request.method == "GET":
+        return page({})
+    awards = {r.entry.id: request.form.get(f"award-{r.entry.id}", "")[:200] for r in standings}
+    return commit_or_redisplay(
+        lambda: judging.publish_results(db, competition, awards, actor=user, now=now()),
+        done=gettext("竞赛结果已公布"), then=lambda _: url_for("competitions.show", slug=slug),
+        again=lambda invalid: page(invalid.errors),
+    )
 
 
 # -- entering ------------------------------------------------------------------------------
@@ -273,19 +257,20 @@ def enter(slug: str) -> Any:
         values = {k: getattr(mine, k) for k in ("team_name", "members", "title", "description", "url")} if mine else {}
         return _entry_form(competition, mine, values, {})
     form = request.form
-    fields = {k: form.get(k, "")[:FIELD_LENGTH] for k in ("team_name", "members", "title", "description", "url")}
-    try:
-        fields["entry_ids"] = _chosen_datasets()  # type: ignore[assignment]
+    fields: dict[str, Any] = {k: form.get(k, "")[:FIELD_LENGTH] for k in ("team_name", "members", "title", "description", "url")}
+
+    def save() -> None:
+        fields["entry_ids"] = _chosen_datasets()
         if mine is None:
-            judging.submit_entry(db, competition, leader=user, **fields, now=now())  # type: ignore[arg-type]
+            judging.submit_entry(db, competition, leader=user, **fields, now=now())
         else:
-            judging.update_entry(db, mine, leader=user, **fields, now=now())  # type: ignore[arg-type]
-    except Invalid as invalid:
-        db.rollback()
-        return _entry_form(competition, mine, form, invalid.errors, 400)
-    db.commit()
-    flash(gettext("参赛作品已提交；征集截止前您可以修改或撤回") if mine is None else gettext("参赛作品已修改"))
-    return redirect(url_for("competitions.enter", slug=slug))
+            judging.update_entry(db, mine, leader=user, **fields, now=now())
+
+    return commit_or_redisplay(
+        save, done=gettext("参赛作品已提交；征集截止前您可以修改或撤回") if mine is None else gettext("参赛作品已修改"),
+        then=lambda _: url_for("competitions.enter", slug=slug),
+        again=lambda invalid: _entry_form(competition, mine, form, invalid.errors, 400),
+    )
 
 
 @bp.post("/competitions/<slug>/entries/<int:entry_id>/withdraw")
@@ -297,15 +282,8 @@ def withdraw(slug: str, entry_id: int) -> Response:
     user = viewer()
     if user is None or entry.leader_id != user.id:
         raise _deny(N_("只有作品的提交人可以撤回作品"))
-    try:
-        judging.withdraw_entry(db, entry, leader=user, now=now())
-    except Invalid as invalid:
-        db.rollback()
-        flash(gettext(invalid.message), "error")
-        return redirect(url_for("competitions.enter", slug=slug))
-    db.commit()
-    flash(gettext("参赛作品已撤回"))
-    return redirect(url_for("competitions.show", slug=slug))
+    withdrawn = commit_or_flash(lambda: judging.withdraw_entry(db, entry, leader=user, now=now()), gettext("参赛作品已撤回"))
+    return redirect(url_for("competitions.show" if withdrawn else "competitions.enter", slug=slug))
 
 
 # -- judging -------------------------------------------------------------------------------
@@ -352,12 +330,10 @@ def score(slug: str, entry_id: int) -> Any:
         raise _deny(N_("只有本竞赛的评委可以评分"))
     assert user is not None
     entry = _entry(competition, entry_id)
-    try:
-        judging.score_entry(db, entry, judge=user, score=_score(request.form.get("score", "")),
-                            comment=request.form.get("comment", "")[:FIELD_LENGTH], now=now())
-    except Invalid as invalid:
-        db.rollback()
-        return _judging_page(competition, {entry_id: invalid.errors}, 400)
-    db.commit()
-    flash(gettext("已保存对“%(title)s”的评分", title=entry.title))
-    return redirect(url_for("competitions.judging_page", slug=slug) + f"#entry-{entry_id}")
+    return commit_or_redisplay(
+        lambda: judging.score_entry(db, entry, judge=user, score=_score(request.form.get("score", "")),
+                                    comment=request.form.get("comment", "")[:FIELD_LENGTH], now=now()),
+        done=gettext("已保存对“%(title)s”的评分", title=entry.title),
+        then=lambda _: url_for("competitions.judging_page", slug=slug) + f"#entry-{entry_id}",
+        again=lambda invalid: _judging_page(competition, {entry_id: invalid.errors}, 400),
+    )

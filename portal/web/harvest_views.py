@@ -8,8 +8,9 @@
   status); the page reloads itself every 3 seconds while the job runs.
 
 Only a Bureau administrator opens them, checked on the server in every view (GET and POST);
-every form carries the CSRF token. The rules live in `harvest.sources` and `harvest.base`;
-errors become flashed Chinese messages, never a stack trace.
+every form carries the CSRF token. The rules live in `harvest.sources`, `harvest.org_mapping`,
+`harvest.job_history` and `harvest.base`; errors become flashed Chinese messages, never a stack
+trace.
 """
 
 from __future__ import annotations
@@ -17,17 +18,18 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from harvest import KINDS, SCHEDULES, STATUSES, sources
+from harvest import KINDS, SCHEDULES, STATUSES, job_history, sources
 from harvest import base as harvest_base
+from harvest.org_mapping import org_mapping, remote_orgs_seen, set_org_mapping
 from harvest.settings import DEFAULT_SETTINGS, FLAGS, NUMBERS, VOCABULARY_SETTINGS
 
 from ..errors import Invalid, PortalError
@@ -81,14 +83,31 @@ def plain_gettext() -> dict[str, Any]:
     return {"tr": gettext, "redacted_url": sources.redacted_url}
 
 
+def _bureau_source(name: str) -> tuple[User, Session, HarvestSource]:
+    """How every view of one source starts: the viewer, refused unless a Bureau administrator
+    (checked first), the request's session, and the source named in the URL (else 404)."""
+    user, db = _bureau_only(), db_session()
+    return user, db, sources.get_source(db, name[:60])
+
+
+def _posted_source_fields() -> dict[str, Any]:
+    """The fields of a source that the add form and the edit form share, cut to their lengths:
+    keyword arguments of both `sources.add_source` and `sources.update_source`."""
+    form = request.form
+    return {
+        "title": form.get("title", "")[:300], "url": form.get("url", "")[:3000].strip(),
+        "schedule": form.get("schedule", "")[:20], "allow_private": form.get("allow_private") == "on",
+    }
+
+
 # -- the list and the add form -------------------------------------------------------------
 
 
 def _index_page(errors: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> tuple[str, int]:
     db = db_session()
     return render_template(
-        "harvest/index.html", sources=sources.list_sources(db), last=sources.last_jobs(db), kinds=KINDS, schedules=SCHEDULES,
-        states=sources.JOB_STATES, departments=sources.departments(db), errors=errors or {},
+        "harvest/index.html", sources=sources.list_sources(db), last=job_history.last_jobs(db), kinds=KINDS,
+        schedules=SCHEDULES, states=job_history.JOB_STATES, departments=sources.departments(db), errors=errors or {},
         values=values or {"kind": "ckan", "schedule": "manual"},
     ), 400 if errors else 200
 
@@ -105,21 +124,15 @@ def index() -> tuple[str, int]:
 def add() -> Any:
     user = _bureau_only()
     db = db_session()
-    form = request.form
-    values = {
-        "name": form.get("name", "")[:100].strip(), "kind": form.get("kind", "")[:20], "url": form.get("url", "")[:3000].strip(),
-        "title": form.get("title", "")[:300], "schedule": form.get("schedule", "")[:20], "department": form.get("department", "")[:30],
-        "allow_private": form.get("allow_private") == "on",
-    }
+    fields = _posted_source_fields()
+    name, kind = request.form.get("name", "")[:100].strip(), request.form.get("kind", "")[:20]
+    department = request.form.get("department", "")[:30]
     try:
-        source = sources.add_source(
-            db, name=values["name"], kind=values["kind"], url=values["url"], title=values["title"], allow_private=values["allow_private"],
-            schedule=values["schedule"], settings={"department": values["department"]} if values["department"] else None,
-            actor=user, now=now(),
-        )
+        source = sources.add_source(db, name=name, kind=kind, **fields, settings={"department": department} if department else None,
+                                    actor=user, now=now())
     except Invalid as invalid:
         db.rollback()
-        return _index_page(invalid.errors, values)
+        return _index_page(invalid.errors, {**fields, "name": name, "kind": kind, "department": department})
     db.commit()
     flash(gettext("已添加采集源 %(name)s。请核对设置和部门对应，先“校验”“预览”，再“立即采集”。", name=source.name))
     return redirect(url_for("harvest.source_page", name=source.name))
@@ -139,22 +152,22 @@ def _form_values(source: HarvestSource) -> dict[str, Any]:
 def _source_page(source: HarvestSource, errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
                  mapping_errors: dict[str, str] | None = None) -> tuple[str, int]:
     db = db_session()
-    mapped = sources.org_mapping(db, source)
-    seen = [name for name in sources.remote_orgs_seen(db, source) if name not in mapped]
+    mapped = org_mapping(db, source)
+    seen = [name for name in remote_orgs_seen(db, source) if name not in mapped]
     return render_template(
-        "harvest/source.html", source=source, kinds=KINDS, schedules=SCHEDULES, states=sources.JOB_STATES,
-        jobs=sources.jobs_of(db, source), departments=sources.departments(db), values=values or _form_values(source),
+        "harvest/source.html", source=source, kinds=KINDS, schedules=SCHEDULES, states=job_history.JOB_STATES,
+        jobs=job_history.jobs_of(db, source), departments=sources.departments(db), values=values or _form_values(source),
         errors=errors or {}, mapping_errors=mapping_errors or {}, mapped=mapped, seen=seen,
         fields=FORM_SETTINGS, labels=SETTING_LABELS, hints=SETTING_HINTS, vocabularies=VOCABULARY_SETTINGS, flags=FLAGS,
-        numbers=NUMBERS, running=sources.running_job(db, source, now()),
+        numbers=NUMBERS, running=job_history.running_job(db, source, now()),
     ), 400 if errors or mapping_errors else 200
 
 
 @bp.get("/bureau/harvest/sources/<name>")
 @login_required
 def source_page(name: str) -> tuple[str, int]:
-    _bureau_only()
-    return _source_page(sources.get_source(db_session(), name[:60]))
+    _user, _db, source = _bureau_source(name)
+    return _source_page(source)
 
 
 def _posted_settings() -> tuple[dict[str, Any], dict[str, str]]:
@@ -179,25 +192,17 @@ def _posted_settings() -> tuple[dict[str, Any], dict[str, str]]:
 @bp.post("/bureau/harvest/sources/<name>")
 @login_required
 def edit(name: str) -> Any:
-    user = _bureau_only()
-    db = db_session()
-    source = sources.get_source(db, name[:60])
+    user, db, source = _bureau_source(name)
     settings, errors = _posted_settings()
-    values = {
-        "title": request.form.get("title", "")[:300], "url": request.form.get("url", "")[:3000].strip(),
-        "schedule": request.form.get("schedule", "")[:20], "allow_private": request.form.get("allow_private") == "on",
-        "active": request.form.get("active") == "on", **settings,
-    }
+    fields = {**_posted_source_fields(), "active": request.form.get("active") == "on"}
     try:  # with the numbers that are not numbers left out, so that every other problem is found too
-        changed = sources.update_source(
-            db, source, title=values["title"], url=values["url"], schedule=values["schedule"], allow_private=values["allow_private"],
-            active=values["active"], settings={k: v for k, v in settings.items() if k not in errors}, actor=user, now=now(),
-        )
+        changed = sources.update_source(db, source, **fields, settings={k: v for k, v in settings.items() if k not in errors},
+                                        actor=user, now=now())
         if errors:
             raise Invalid(errors)
     except Invalid as invalid:
         db.rollback()
-        return _source_page(source, {**invalid.errors, **errors}, values)
+        return _source_page(source, {**invalid.errors, **errors}, {**fields, **settings})
     db.commit()
     flash(gettext("已保存采集源 %(name)s 的设置。", name=source.name) if changed else gettext("设置未改变。"))
     return redirect(url_for("harvest.source_page", name=source.name))
@@ -206,9 +211,7 @@ def edit(name: str) -> Any:
 @bp.post("/bureau/harvest/sources/<name>/mapping")
 @login_required
 def set_mapping(name: str) -> Any:
-    user = _bureau_only()
-    db = db_session()
-    source = sources.get_source(db, name[:60])
+    user, db, source = _bureau_source(name)
     orgs, codes = request.form.getlist("org")[:500], request.form.getlist("department")[:500]
     wanted: dict[str, str] = {}
     for org, code in zip(orgs, codes):
@@ -216,7 +219,7 @@ def set_mapping(name: str) -> Any:
         if org and code:
             wanted[org] = code
     try:
-        changed = sources.set_org_mapping(db, source, wanted, actor=user, now=now())
+        changed = set_org_mapping(db, source, wanted, actor=user, now=now())
     except Invalid as invalid:
         db.rollback()
         return _source_page(source, mapping_errors=invalid.errors)
@@ -228,8 +231,7 @@ def set_mapping(name: str) -> Any:
 @bp.post("/bureau/harvest/sources/<name>/check")
 @login_required
 def check(name: str) -> Response:
-    _bureau_only()
-    source = sources.get_source(db_session(), name[:60])
+    _user, _db, source = _bureau_source(name)
     try:
         problems = sources.check_source(source)
     except Exception:
@@ -246,7 +248,7 @@ def check(name: str) -> Response:
 
 def _refuse_if_running(source: HarvestSource) -> Response | None:
     """A redirect with a message when a job of `source` is running or starting, else None."""
-    job = sources.running_job(db_session(), source, now())
+    job = job_history.running_job(db_session(), source, now())
     if job is not None:
         flash(gettext("采集源 %(name)s 正在采集（任务 #%(id)d），请等它结束后再操作。", name=source.name, id=job.id), "error")
         return redirect(url_for("harvest.job_page", job_id=job.id))
@@ -260,21 +262,18 @@ def _refuse_if_running(source: HarvestSource) -> Response | None:
 @login_required
 def preview(name: str) -> Response:
     """A dry run of the first PREVIEW_LIMIT records, here and now; then its job page."""
-    user = _bureau_only()
-    db = db_session()
-    source = sources.get_source(db, name[:60])
+    user, db, source = _bureau_source(name)
     if (refused := _refuse_if_running(source)) is not None:
         return refused
-    before = sources.newest_job_id(db, source)
+    before = job_history.newest_job_id(db, source)
     try:
-        job = harvest_base.run_job(
-            db, source, store=file_store(), clock=_clock, dry_run=True, limit=PREVIEW_LIMIT, time_limit=PREVIEW_SECONDS,
-            started_by=user.username,
-        )
+        job = harvest_base.run_job(db, source, store=file_store(), clock=now, dry_run=True, limit=PREVIEW_LIMIT,
+                                   time_limit=PREVIEW_SECONDS, started_by=user.username)
     except Exception as error:  # the job records its own failures; this is the unexpected
-        _after_crash(db, source, before, error, user=user, limit=PREVIEW_LIMIT)
+        refusal = _close_crashed(db, source, error, before=before, user=user, limit=PREVIEW_LIMIT)
+        flash(gettext(refusal) if refusal is not None else gettext("采集任务意外中止，详情见服务器日志。"), "error")
         return redirect(url_for("harvest.source_page", name=source.name))
-    sources.record_run(db, job, actor=user, now=now(), limit=PREVIEW_LIMIT)
+    job_history.record_run(db, job, actor=user, now=now(), limit=PREVIEW_LIMIT)
     db.commit()
     flash(gettext("预览完成：以下是前 %(n)d 条记录将被如何处理，目录未作任何改动。", n=PREVIEW_LIMIT))
     return redirect(url_for("harvest.job_page", job_id=job.id))
@@ -292,25 +291,23 @@ class _Started:
     error: str = ""
 
 
-def _clock() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _after_crash(db: Any, source: HarvestSource, before: int, error: BaseException, *, user: User, limit: int | None) -> None:
-    """The job raised: log it, mark its row failed (audited), tell the user in Chinese."""
+def _close_crashed(db: Session, source: HarvestSource, error: Exception, *, before: int, user: User, limit: int | None = None) -> str | None:
+    """After a job of `source` raised (the preview's, or the background job's): roll back. A
+    refusal (another job of the source runs) marks nothing: its message is returned. Anything
+    else is logged, the source's jobs newer than `before` still "running" are marked failed
+    (`job_history.INTERRUPTED`) and audited (harvest:run) as the user's, and None is returned."""
     db.rollback()
-    if isinstance(error, PortalError):  # a refusal (another job runs): nothing to mark
-        flash(gettext(error.message), "error")
-        return
+    if isinstance(error, PortalError):
+        return error.message
     current_app.logger.exception("harvest job of %s failed", source.name)
-    flash(gettext("采集任务意外中止，详情见服务器日志。"), "error")
     try:
-        for job in sources.interrupt_jobs(db, source, after_id=before, now=now()):
-            sources.record_run(db, job, actor=user, now=now(), limit=limit)
+        for job in job_history.interrupt_jobs(db, source, after_id=before, now=now()):
+            job_history.record_run(db, job, actor=user, now=now(), limit=limit)
         db.commit()
     except Exception:
         current_app.logger.exception("could not mark the jobs of %s as failed", source.name)
         db.rollback()
+    return None
 
 
 def start_in_background(app: Flask, source_id: int, *, user_id: int, before: int, facts: RequestFacts) -> _Started:
@@ -324,22 +321,13 @@ def start_in_background(app: Flask, source_id: int, *, user_id: int, before: int
             with app.app_context(), app.extensions["portal.sessions"]() as session:
                 session.info["audit"] = facts
                 source, user = session.get(HarvestSource, source_id), session.get(User, user_id)
+                assert source is not None and user is not None  # neither is ever deleted
                 try:
-                    assert source is not None and user is not None
-                    job = harvest_base.run_job(session, source, store=app.extensions["portal.files"], clock=_clock, started_by=user.username)
-                    sources.record_run(session, job, actor=user, now=_clock())
+                    job = harvest_base.run_job(session, source, store=app.extensions["portal.files"], clock=now, started_by=user.username)
+                    job_history.record_run(session, job, actor=user, now=now())
                     session.commit()
                 except Exception as error:
-                    session.rollback()
-                    if isinstance(error, PortalError):  # a refusal (another job runs): nothing to mark
-                        started.error = error.message
-                    else:
-                        app.logger.exception("harvest job of source %s failed", source_id)
-                        started.error = sources.INTERRUPTED
-                        if source is not None:
-                            for job in sources.interrupt_jobs(session, source, after_id=before, now=_clock(), error=started.error):
-                                sources.record_run(session, job, actor=user, now=_clock())
-                            session.commit()
+                    started.error = _close_crashed(session, source, error, before=before, user=user) or job_history.INTERRUPTED
         except Exception:
             app.logger.exception("harvest job of source %s could not be closed", source_id)
         finally:
@@ -354,9 +342,7 @@ def start_in_background(app: Flask, source_id: int, *, user_id: int, before: int
 @bp.post("/bureau/harvest/sources/<name>/run")
 @login_required
 def run_now(name: str) -> Response:
-    user = _bureau_only()
-    db = db_session()
-    source = sources.get_source(db, name[:60])
+    user, db, source = _bureau_source(name)
     if not source.active:
         flash(gettext("采集源 %(name)s 已停用，请先在设置中启用。", name=source.name), "error")
         return redirect(url_for("harvest.source_page", name=source.name))
@@ -366,7 +352,7 @@ def run_now(name: str) -> Response:
             return refused
         _starting.add(source_id)
     try:
-        before = sources.newest_job_id(db, source)
+        before = job_history.newest_job_id(db, source)
         db.rollback()  # nothing to keep; the next queries see the thread's commits
         started = start_in_background(
             current_app._get_current_object(), source_id, user_id=user.id, before=before, facts=request_facts(),  # type: ignore[attr-defined]
@@ -400,15 +386,15 @@ def run_now(name: str) -> Response:
 def job_page(job_id: int) -> str:
     _bureau_only()
     db = db_session()
-    job = sources.get_job(db, job_id)
+    job = job_history.get_job(db, job_id)
     status = request.args.get("status", "")[:20]
     status = status if status in STATUSES else ""
     try:
         page = max(1, int(request.args.get("page", "1")[:6]))
     except ValueError:
         page = 1
-    items = sources.job_items(db, job, status=status or None, page=page)
+    items = job_history.job_items(db, job, status=status or None, page=page)
     return render_template(
-        "harvest/job.html", job=job, source=job.source, items=items, status=status, statuses=STATUSES, states=sources.JOB_STATES,
-        stages=sources.STAGES, running=sources.is_running(job, now()), refresh=REFRESH_SECONDS,
+        "harvest/job.html", job=job, source=job.source, items=items, status=status, statuses=STATUSES, states=job_history.JOB_STATES,
+        stages=job_history.STAGES, running=job_history.is_running(job, now()), refresh=REFRESH_SECONDS,
     )

@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from .. import api_keys, quotas, usage
 from ..errors import Invalid
 from ..models import User
+from ..quota_tiers import BULK_TIERS, DEFAULTS, MB, TIER_LABELS, TIERS, Limits, set_tier_limits, tier_changes, tier_limits, tier_of
 from ..vocab import N_
 from .bureau_views import _bureau_only
 from .common import db_session, now, viewer
@@ -29,7 +30,6 @@ from .quota import forget_limits
 bp = Blueprint("keys", __name__)
 
 USAGE_DAYS_SHOWN = 30
-MB = quotas.MB
 
 
 def _me() -> User:
@@ -48,10 +48,10 @@ def _no_store(response: Response) -> Response:
 
 def _keys_page(errors: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> Response:
     db, user = db_session(), _me()
-    tier = quotas.tier_of(db, user)
+    tier = tier_of(db, user)
     page = render_template(
         "keys/index.html", keys=api_keys.keys_of(db, user), scopes=api_keys.SCOPES, allowed=api_keys.allowed_scopes(user),
-        tier=tier, tier_label=quotas.TIER_LABELS[tier], limits=quotas.tier_limits(db)[tier], bulk=tier in quotas.BULK_TIERS,
+        tier=tier, tier_label=TIER_LABELS[tier], limits=tier_limits(db)[tier], bulk=tier in BULK_TIERS,
         errors=errors or {}, values=values or {"scopes": ["read"]}, max_keys=api_keys.MAX_KEYS,
     )
     return _no_store(make_response(page, 400 if errors else 200))
@@ -107,8 +107,8 @@ def key_usage(key_id: int) -> Response:
 def _quotas_page(errors: dict[str, str] | None = None, tier: str = "") -> tuple[str, int]:
     db = db_session()
     return render_template(
-        "bureau/quotas.html", tiers=quotas.TIERS, labels=quotas.TIER_LABELS, limits=quotas.tier_limits(db),
-        defaults=quotas.DEFAULTS, changes=quotas.tier_changes(db), bulk=quotas.BULK_TIERS, errors=errors or {},
+        "bureau/quotas.html", tiers=TIERS, labels=TIER_LABELS, limits=tier_limits(db),
+        defaults=DEFAULTS, changes=tier_changes(db), bulk=BULK_TIERS, errors=errors or {},
         failed_tier=tier, mb=_mb,
     ), 400 if errors else 200
 
@@ -120,7 +120,7 @@ def quota_tiers() -> tuple[str, int]:
     return _quotas_page()
 
 
-def _posted_limits(current: quotas.Limits) -> quotas.Limits:
+def _posted_limits(current: Limits) -> Limits:
     """The numbers of the form: calls as integers, bytes in MB (decimals allowed)."""
     errors, values = {}, {}
     for name, unit in (("per_minute", 1), ("per_day", 1), ("bytes_per_day", MB), ("max_export_bytes", MB)):
@@ -139,7 +139,7 @@ def _posted_limits(current: quotas.Limits) -> quotas.Limits:
         values[name] = int(round(number * unit)) if number * unit < 1 << 60 else 1 << 60
     if errors:
         raise Invalid(errors)
-    return quotas.Limits(**values)
+    return Limits(**values)
 
 
 @bp.post("/bureau/quotas")
@@ -149,15 +149,15 @@ def set_quota() -> Any:
     db = db_session()
     tier = request.form.get("tier", "")[:20]
     try:
-        if tier not in quotas.TIERS:
+        if tier not in TIERS:
             raise Invalid({"tier": N_("没有这一配额等级")})
-        changed = quotas.set_tier_limits(db, tier, _posted_limits(quotas.tier_limits(db)[tier]), actor=user, now=now())
+        changed = set_tier_limits(db, tier, _posted_limits(tier_limits(db)[tier]), actor=user, now=now())
     except Invalid as invalid:
         db.rollback()
         return _quotas_page(invalid.errors, tier)
     db.commit()
     forget_limits()
-    label = gettext(quotas.TIER_LABELS[tier])
+    label = gettext(TIER_LABELS[tier])
     flash(gettext("已保存“%(tier)s”的配额，立即生效。", tier=label) if changed else gettext("“%(tier)s”的配额未改变。", tier=label))
     return redirect(url_for("keys.quota_tiers") + f"#tier-{tier}")
 

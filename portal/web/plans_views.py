@@ -3,8 +3,9 @@ progress, a plan's page (goals, items with their status computed from the catalo
 versus delivered, the department's figures), the department's form to draft and edit a plan,
 and the forms that submit, return, approve and publish it or link a created entry to an item.
 
-Each view calls one function of `plans`, which checks who may do what on the server (403),
-answers 409 to a stale or double click, and writes the audit row; the view commits. Goals are
+Each view calls one function of `plans` (the form's entry picker also `plan_items`), which
+checks who may do what on the server (403), answers 409 to a stale or double click, and writes
+the audit row; the view commits (`common.commit_or_flash`, `common.commit_or_redisplay`). Goals are
 Markdown, shown here as escaped text with its paragraphs and line breaks (the portal has no
 HTML sanitiser to render Markdown safely)."""
 
@@ -19,15 +20,15 @@ from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from .. import plans
+from .. import plan_items, plans
 from ..data_requests import china_day
-from ..errors import Forbidden, Invalid, NotFound
+from ..errors import Forbidden, NotFound
 from ..models import Department, Plan, PlanItem, User
 from ..plan_progress import plan_progress
-from ..plans import ItemInput
+from ..plan_items import ItemInput
 from ..text import render_markdown
 from ..vocab import N_, OpenType, Role
-from .common import db_session, now, viewer
+from .common import commit_or_flash, commit_or_redisplay, db_session, now, viewer
 
 bp = Blueprint("plans", __name__)
 ITEM_FIELDS = ("entry", "planned_title", "target_open_type", "target_date", "note")
@@ -52,7 +53,7 @@ def _user() -> User:
 def _posted_rows() -> list[dict[str, str]]:
     """The item rows of the posted form, blank rows left out (their numbers are the items')."""
     columns = {name: request.form.getlist(f"item_{name}") for name in ITEM_FIELDS}
-    count = min(max((len(v) for v in columns.values()), default=0), plans.MAX_ITEMS + 1)
+    count = min(max((len(v) for v in columns.values()), default=0), plan_items.MAX_ITEMS + 1)
     rows = [{name: (columns[name][i] if i < len(columns[name]) else "")[:2000].strip() for name in ITEM_FIELDS} for i in range(count)]
     return [r for r in rows if any(r[k] for k in ("entry", "planned_title", "target_date", "note"))]
 
@@ -78,8 +79,8 @@ def _form(
     blank = {name: "" for name in ITEM_FIELDS}
     return render_template(
         "plans/form.html", plan=plan, department=department, departments=departments, values=values, errors=errors,
-        rows=rows + [dict(blank) for _ in range(BLANK_ROWS)], entries=plans.plannable_entries(db, department) if department else [],
-        kinds=plans.KINDS, target_types=plans.TARGET_TYPES, today=_today(),
+        rows=rows + [dict(blank) for _ in range(BLANK_ROWS)], entries=plan_items.plannable_entries(db, department) if department else [],
+        kinds=plans.KINDS, target_types=plan_items.TARGET_TYPES, today=_today(),
     ), (400 if errors else 200)
 
 
@@ -114,7 +115,7 @@ def show(plan_id: int) -> str:
         "plans/show.html", plan=plan, progress=plan_progress(db, plan, today=_today()), goals=render_markdown(plan.goals),
         may_edit=editable and plans.may_draft(user, plan.department_id), may_submit=editable and plans.may_submit(user, plan),
         may_decide=plans.may_decide(user), may_link=may_link, kinds=plans.KINDS, states=plans.STATES, statuses=plans.ITEM_STATUSES,
-        entries=plans.plannable_entries(db, plan.department) if may_link else [], OpenType=OpenType,
+        entries=plan_items.plannable_entries(db, plan.department) if may_link else [], OpenType=OpenType,
     )
 
 
@@ -132,17 +133,14 @@ def new() -> Any:
         return _form(plan=None, department=department, values=values, rows=[], errors={})
     rows = _posted_rows()
     form = request.form
-    try:
-        plan = plans.create_plan(
+    return commit_or_redisplay(
+        lambda: plans.create_plan(
             db, department=department, year=_int(form.get("year")) or 0, kind=form.get("kind", ""), title=form.get("title", "")[:1000],
             goals=form.get("goals", "")[:30000], actor=user, now=now(), items=_inputs(rows),
-        )
-    except Invalid as invalid:
-        db.rollback()
-        return _form(plan=None, department=department, values=form, rows=rows, errors=invalid.errors)
-    db.commit()
-    flash(gettext("已起草开放计划；完善后由部门管理员报送区数据资源局审批"))
-    return redirect(url_for("plans.show", plan_id=plan.id))
+        ),
+        done=gettext("已起草开放计划；完善后由部门管理员报送区数据资源局审批"), then=lambda plan: url_for("plans.show", plan_id=plan.id),
+        again=lambda invalid: _form(plan=None, department=department, values=form, rows=rows, errors=invalid.errors),
+    )
 
 
 @bp.route("/plans/<int:plan_id>/edit", methods=["GET", "POST"])
@@ -161,34 +159,24 @@ def edit(plan_id: int) -> Any:
         return _form(plan=plan, department=plan.department, values=values, rows=_item_rows(plan), errors={})
     rows = _posted_rows()
     form = request.form
-    try:
-        plans.update_plan(
+    return commit_or_redisplay(
+        lambda: plans.update_plan(
             db, plan, title=form.get("title", "")[:1000], goals=form.get("goals", "")[:30000], actor=user, now=now(), items=_inputs(rows),
-        )
-    except Invalid as invalid:
-        db.rollback()
-        return _form(plan=plan, department=plan.department, values=form, rows=rows, errors=invalid.errors)
-    db.commit()
-    flash(gettext("已保存开放计划"))
-    return redirect(url_for("plans.show", plan_id=plan.id))
+        ),
+        done=gettext("已保存开放计划"), then=lambda _: url_for("plans.show", plan_id=plan.id),
+        again=lambda invalid: _form(plan=plan, department=plan.department, values=form, rows=rows, errors=invalid.errors),
+    )
 
 
 # -- the workflow -------------------------------------------------------------------------
 
 
 def _act(plan_id: int, act: Any, done: str, **kwargs: Any) -> Response:
-    """Call `act(session, plan, actor=, now=, **kwargs)`, commit and flash `done`; an Invalid
-    (a missing reason, an empty plan) is flashed and nothing is saved."""
+    """Call `act(session, plan, actor=, now=, **kwargs)`, as `commit_or_flash`: commit and flash
+    `done`, or flash the Invalid (a missing reason, an empty plan) and save nothing."""
     db = db_session()
     plan = plans.load_plan(db, plan_id)
-    try:
-        act(db, plan, actor=_user(), now=now(), **kwargs)
-    except Invalid as invalid:
-        db.rollback()
-        flash(gettext(invalid.message), "error")
-    else:
-        db.commit()
-        flash(done)
+    commit_or_flash(lambda: act(db, plan, actor=_user(), now=now(), **kwargs), done)
     return redirect(url_for("plans.show", plan_id=plan_id))
 
 
@@ -223,12 +211,8 @@ def link(plan_id: int, item_id: int) -> Response:
     item = db.get(PlanItem, item_id)
     if item is None or item.plan_id != plan_id:
         raise NotFound(N_("没有找到该计划事项"))
-    try:
-        plans.link_item(db, item, request.form.get("entry", "")[:200].strip(), actor=_user(), now=now())
-    except Invalid as invalid:
-        db.rollback()
-        flash(gettext(invalid.message), "error")
-    else:
-        db.commit()
-        flash(gettext("已关联目录条目，该事项的进度将按目录条目的开放情况计算"))
+    commit_or_flash(
+        lambda: plans.link_item(db, item, request.form.get("entry", "")[:200].strip(), actor=_user(), now=now()),
+        gettext("已关联目录条目，该事项的进度将按目录条目的开放情况计算"),
+    )
     return redirect(url_for("plans.show", plan_id=plan_id))

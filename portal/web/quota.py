@@ -37,7 +37,8 @@ from flask_babel import gettext
 from .. import browse
 from ..errors import Forbidden, PortalError
 from ..models import EntryFile
-from ..quotas import BULK_TIERS, Decision, Limits, QuotaStore, open_store, tier_limits, tier_of
+from ..quota_tiers import BULK_TIERS, Limits, tier_limits, tier_of
+from ..quotas import Decision, QuotaStore, open_store
 from ..vocab import N_
 from .api_common import Caller, caller
 from .common import db_session, file_store, now

@@ -25,7 +25,7 @@ from ..release import CLEARANCES, file_problems
 from ..resources import clear_file, download_counts, record_download, revisions
 from ..serving import beyond_public, hidden_columns, released_files, sees_all_files
 from ..vocab import N_
-from .common import db_session, file_store, now, require, viewer
+from .common import commit_or_flash, db_session, file_store, now, require, viewer
 
 bp = Blueprint("resources", __name__)
 
@@ -103,17 +103,8 @@ def resource_page(slug: str, file_id: int) -> str:
 @bp.post("/catalog/<slug>/files/<int:file_id>/revalidate")
 @login_required
 def revalidate_file(slug: str, file_id: int) -> Response:
-    db = db_session()
-    entry = _entry(slug, Action.UPLOAD_FILE)
-    record = _file(entry, file_id)
-    try:
-        revalidate(db, file_store(), record, actor=viewer(), now=now())
-    except Invalid as invalid:
-        db.rollback()
-        flash(gettext(invalid.message), "error")
-    else:
-        db.commit()
-        flash(gettext("已按当前数据字典重新校验"))
+    record = _file(_entry(slug, Action.UPLOAD_FILE), file_id)
+    commit_or_flash(lambda: revalidate(db_session(), file_store(), record, actor=viewer(), now=now()), gettext("已按当前数据字典重新校验"))
     return redirect(url_for("resources.resource_page", slug=slug, file_id=file_id))
 
 

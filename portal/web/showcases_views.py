@@ -23,7 +23,7 @@ from ..errors import Forbidden, Invalid
 from ..models import Showcase, User
 from ..text import render_markdown
 from ..vocab import N_
-from .common import db_session, now, request_facts, viewer
+from .common import commit_or_redisplay, db_session, now, request_facts, viewer
 
 bp = Blueprint("showcases", __name__)
 
@@ -68,10 +68,11 @@ def _kind_arg() -> str | None:
 def gallery() -> str:
     db = db_session()
     kind = _kind_arg()
-    items = showcases.approved_showcases(db, kind=kind)
+    number = request.args.get("page", "1")
+    page = showcases.gallery_page(db, kind=kind, page=int(number) if number.isascii() and number.isdigit() and len(number) < 7 else 1)
     return render_template(
-        "showcases/gallery.html", items=items, entries=showcases.visible_entries_of(db, items, viewer()), kind=kind,
-        kinds=showcases.KINDS, excerpt=excerpt,
+        "showcases/gallery.html", items=page.items, page=page, entries=showcases.visible_entries_of(db, page.items, viewer()), kind=kind,
+        kinds=showcases.KINDS, excerpt=excerpt, page_url=lambda **changes: url_for("showcases.gallery", kind=kind, **changes),
     )
 
 
@@ -141,17 +142,15 @@ def submit() -> Any:
     form = _form()
     errors: dict[str, str] = {}
     ids = _entry_ids(form, errors)
-    try:
-        item = showcases.submit_showcase(
+    return commit_or_redisplay(
+        lambda: showcases.submit_showcase(
             db, user=user, title=form["title"], kind=form["kind"], description=form["description"], url=form["url"],
             entry_ids=ids, now=now(), slug=form["slug"],
-        )
-    except Invalid as invalid:  # with no entries resolved, always: the other fields are checked too
-        db.rollback()
-        return _form_page(None, form, {**invalid.errors, **errors}, 400)
-    db.commit()
-    flash(gettext("成果已提交，区数据资源局审核通过后将在成果展示中公开"))
-    return redirect(url_for("showcases.show", slug=item.slug))
+        ),
+        done=gettext("成果已提交，区数据资源局审核通过后将在成果展示中公开"), then=lambda item: url_for("showcases.show", slug=item.slug),
+        # with no entries resolved, always Invalid: the other fields are checked too
+        again=lambda invalid: _form_page(None, form, {**invalid.errors, **errors}, 400),
+    )
 
 
 def _own(slug: str) -> tuple[User, Showcase]:
@@ -185,17 +184,15 @@ def update(slug: str) -> Any:
     form = {**_form(), "version": request.form.get("version", "")[:12]}  # the version the submitter saw, kept
     errors: dict[str, str] = {}
     ids = _entry_ids(form, errors)
-    try:
-        showcases.update_showcase(
+    return commit_or_redisplay(
+        lambda: showcases.update_showcase(
             db, item, user=user, title=form["title"], kind=form["kind"], description=form["description"], url=form["url"],
             entry_ids=ids, now=now(), version=request.form.get("version", type=int),
-        )
-    except Invalid as invalid:  # with no entries resolved, always: the other fields are checked too
-        db.rollback()
-        return _form_page(item, form, {**invalid.errors, **errors}, 400)
-    db.commit()
-    flash(gettext("修改已提交，等待区数据资源局审核"))
-    return redirect(url_for("showcases.show", slug=slug))
+        ),
+        done=gettext("修改已提交，等待区数据资源局审核"), then=lambda _: url_for("showcases.show", slug=slug),
+        # with no entries resolved, always Invalid: the other fields are checked too
+        again=lambda invalid: _form_page(item, form, {**invalid.errors, **errors}, 400),
+    )
 
 
 @bp.post("/showcases/<slug>/withdraw")
@@ -237,16 +234,19 @@ def decide(slug: str, decision: str) -> Any:
     item = showcases.get_showcase(db, slug, user)
     version = request.form.get("version", type=int)
     from_review = request.form.get("back") == "review"
-    try:
+
+    def act() -> None:
         if decision == "approve":
             showcases.approve_showcase(db, item, actor=user, now=now(), version=version)
         else:
             showcases.reject_showcase(db, item, actor=user, reason=request.form.get("reason", "")[:4000], now=now(), version=version)
-    except Invalid as invalid:
-        db.rollback()
+
+    def again(invalid: Invalid) -> Any:
         if from_review:
             return _review_page({item.id: gettext(invalid.message)}, 400)
         return _show_page(item, user, invalid.errors, 400)
-    db.commit()
-    flash(gettext("已通过，该成果已在成果展示中公开") if decision == "approve" else gettext("已驳回，提交人将看到驳回理由"))
-    return redirect(url_for("showcases.review") if from_review else url_for("showcases.show", slug=slug))
+
+    return commit_or_redisplay(
+        act, done=gettext("已通过，该成果已在成果展示中公开") if decision == "approve" else gettext("已驳回，提交人将看到驳回理由"),
+        then=lambda _: url_for("showcases.review") if from_review else url_for("showcases.show", slug=slug), again=again,
+    )

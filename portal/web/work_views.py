@@ -20,6 +20,7 @@ ENDPOINTS = {
     "report": ("reports.show", "report_id"),
     "adjustment": ("adjustments.show", "adjustment_id"),
     "review": ("reviews.show", "review_id"),
+    "plan": ("plans.show", "plan_id"),
 }
 
 

@@ -160,3 +160,29 @@ def test_records_that_never_became_entries_vanish_quietly(session: Session, site
     assert (job.archived, job.failed) == (0, 0)
     record = session.scalar(select(HarvestRecord).where(HarvestRecord.guid == "2d8b4c73-3e9a-4c65-9f20-8d3b5e4f6a03"))
     assert record is not None and record.archived_at is not None and record.entry_id is None
+
+
+def test_a_file_the_source_removed_leaves_the_entry_with_its_history(session: Session, site: CkanSite, source: HarvestSource, store: FileStore) -> None:
+    package = package_with_file(site, name="two-files", guid="5a000000-0000-4000-8000-000000000004", path="/files/stations.csv")
+    package["resources"].append({**package["resources"][0], "id": "5a000000-0000-4000-8000-0000000000f2",
+                                 "url": site.site + "/files/counts.csv", "name": "two-files 计数"})
+    site.server.route("/files/stations.csv", Reply(200, "站点,数量\n甲,1\n".encode(), {"Content-Type": "text/csv"}))
+    site.server.route("/files/counts.csv", Reply(200, "站点,数量\n乙,2\n".encode(), {"Content-Type": "text/csv"}))
+    first = job_items(session, run_job(session, source, store=store, clock=Clock(NOW), fetcher=FETCHER))["测试资源 two-files"]
+    entry = session.get(Entry, first.entry_id)
+    assert entry is not None and sorted(f.name for f in entry.files) == ["counts.csv", "stations.csv"]
+
+    package["resources"] = package["resources"][:1]  # the source took counts.csv away...
+    site.server.route("/files/stations.csv", Reply(404, b"gone for now"))  # ... and stations.csv fails today
+    failed = job_items(session, run_job(session, source, store=store, clock=Clock(NOW + timedelta(minutes=5)), fetcher=FETCHER, full=True))
+    session.refresh(entry)
+    assert failed["测试资源 two-files"].status == "failed" and len(entry.files) == 2  # after a failure nothing is removed
+
+    site.server.route("/files/stations.csv", Reply(200, "站点,数量\n甲,1\n".encode(), {"Content-Type": "text/csv"}))
+    job = run_job(session, source, store=store, clock=Clock(NOW + timedelta(minutes=10)), fetcher=FETCHER, full=True)
+    item = job_items(session, job)["测试资源 two-files"]
+    session.refresh(entry)
+    assert item.status == "updated" and item.details["removed_files"] == ["counts.csv"]
+    assert [f.name for f in entry.files] == ["stations.csv"] and len(entry.all_files) == 2  # the history keeps it
+    again = job_items(session, run_job(session, source, store=store, clock=Clock(NOW + timedelta(minutes=15)), fetcher=FETCHER, full=True))
+    assert again["测试资源 two-files"].status == "unchanged"

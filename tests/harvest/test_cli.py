@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from harvest import sources
-from portal import cli
+from portal import cli, cli_harvest
 from portal.accounts import create_department
 from portal.cli import main
 from portal.models import AuditEvent, Department, Entry, HarvestItem, HarvestJob, HarvestSource
@@ -115,7 +115,7 @@ def test_run_preview_report_and_run_again(runner: CliRunner, server: PayloadServ
     assert "预览" in preview.output and "新增 2" in preview.output
     assert session.scalar(select(func.count(Entry.id))) == 0  # a preview writes nothing but the job
 
-    monkeypatch.setattr(cli, "PLAIN_EVERY", 1)  # not a terminal: a plain line every record
+    monkeypatch.setattr(cli_harvest, "PLAIN_EVERY", 1)  # not a terminal: a plain line every record
     result = portal(runner, "harvest", "run", "city")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -203,7 +203,7 @@ def test_tick_starts_the_due_jobs_one_after_the_other(runner: CliRunner, server:
 def test_progress_on_a_terminal_rewrites_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     from harvest.base import Progress
 
-    display = cli._ProgressDisplay(tty=True)
+    display = cli_harvest._ProgressDisplay(tty=True)
     display(Progress(seen=1, total=2, added=1))
     display(Progress(seen=2, total=2, added=1, failed=1))
     display.close()

@@ -6,16 +6,13 @@ a live server, read back entry by entry."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from harvest import dcat
 from harvest.base import ParseFailure
@@ -24,7 +21,6 @@ from harvest.records import RemoteRecord
 from portal.browse import visible_clause
 from portal.models import Entry, HarvestSource
 
-from ..web.conftest import sample_catalog  # noqa: F401 - a fixture
 from .server import PayloadServer, Reply, file_body, json_body
 
 PAYLOADS = Path(__file__).parent / "payloads" / "dcat"
@@ -241,18 +237,8 @@ def test_check(server: PayloadServer) -> None:
 # -- our own portal -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-
-
 @pytest.mark.parametrize("fmt", ["jsonld", "ttl"])
-def test_our_own_portal_is_read_back_entry_by_entry(live_url: str, sample_catalog: None, session: Session, fmt: str) -> None:  # noqa: F811
+def test_our_own_portal_is_read_back_entry_by_entry(live_url: str, sample_catalog: None, session: Session, fmt: str) -> None:
     expected = {e.slug: e for e in session.scalars(select(Entry).where(visible_clause(None)))}
     assert len(expected) > 4
     found = read(f"{live_url}/catalog.{fmt}?page_size=4")  # anonymous, paged: no bulk service needed

@@ -5,7 +5,6 @@ and ends with the same open catalog, which its own search finds."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,13 +12,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from harvest.base import run_job
 from harvest.fetch import Fetcher
 from portal import create_app
 from portal.authz import OPEN_CATALOG, Action, can
-from portal.datapackages import load_datasets, load_departments
+from portal.datapackages import load_departments
 from portal.db import make_engine, upgrade
 from portal.models import AuditEvent, Entry, EntryVersion, HarvestItem, HarvestSource
 from portal.search.service import search_catalog
@@ -34,17 +32,9 @@ Row = tuple[str, str, str, str, str, int, tuple[str, ...]]
 
 
 @pytest.fixture
-def first_portal(app: Flask, session: Session) -> Iterator[str]:
+def first_portal(sample_catalog: None, live_url: str) -> str:
     """The first portal with the sample catalog, served on loopback."""
-    results = load_datasets(session, ROOT / "datasets", store=app.extensions["portal.files"], now=NOW)
-    assert all(r.action == "created" for r in results)
-    session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    return live_url
 
 
 @pytest.fixture

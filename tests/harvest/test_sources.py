@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from harvest import sources
+from harvest import job_history, schedules, sources
 from harvest.fetch import FetchError
+from harvest.org_mapping import org_mapping, remote_orgs_seen, set_org_mapping
 from harvest.settings import DEFAULT_SETTINGS
 from portal.accounts import create_department, create_user
 from portal.catalog import create_entry
@@ -151,7 +152,7 @@ def test_get_and_list_sources(session: Session) -> None:
     with pytest.raises(NotFound):
         sources.get_source(session, "nothing")
     with pytest.raises(NotFound):
-        sources.get_job(session, 12345)
+        job_history.get_job(session, 12345)
 
 
 # -- the organization → department mapping ---------------------------------------------------
@@ -160,27 +161,27 @@ def test_get_and_list_sources(session: Session) -> None:
 def test_org_mapping_replaces_the_whole_table_and_is_audited(session: Session, bureau: User, departments: tuple[Department, Department]) -> None:
     a, b = departments
     source = add(session, bureau)
-    assert sources.set_org_mapping(session, source, {"city-env": a.code, " city-market ": b.code, "blank": ""}, actor=bureau, now=NOW)
-    assert {k: d.name for k, d in sources.org_mapping(session, source).items()} == {"city-env": "甲局", "city-market": "乙局"}
+    assert set_org_mapping(session, source, {"city-env": a.code, " city-market ": b.code, "blank": ""}, actor=bureau, now=NOW)
+    assert {k: d.name for k, d in org_mapping(session, source).items()} == {"city-env": "甲局", "city-market": "乙局"}
     [event] = events(session, "harvest:mapping")
     assert event.target == "city" and event.details == {"before": {}, "after": {"city-env": a.code, "city-market": b.code}}
 
-    assert not sources.set_org_mapping(session, source, {"city-env": a.code, "city-market": b.code}, actor=bureau, now=NOW)
+    assert not set_org_mapping(session, source, {"city-env": a.code, "city-market": b.code}, actor=bureau, now=NOW)
     assert len(events(session, "harvest:mapping")) == 1
 
-    assert sources.set_org_mapping(session, source, {"city-env": b.code, "city-tax": a.code}, actor=bureau, now=NOW)
-    assert {k: d.name for k, d in sources.org_mapping(session, source).items()} == {"city-env": "乙局", "city-tax": "甲局"}
+    assert set_org_mapping(session, source, {"city-env": b.code, "city-tax": a.code}, actor=bureau, now=NOW)
+    assert {k: d.name for k, d in org_mapping(session, source).items()} == {"city-env": "乙局", "city-tax": "甲局"}
     assert events(session, "harvest:mapping")[-1].details["before"] == {"city-env": a.code, "city-market": b.code}
 
     with pytest.raises(Invalid) as raised:
-        sources.set_org_mapping(session, source, {"city-env": a.code, "city-x": make_uscc(77)}, actor=bureau, now=NOW)
+        set_org_mapping(session, source, {"city-env": a.code, "city-x": make_uscc(77)}, actor=bureau, now=NOW)
     assert set(raised.value.errors) == {"city-x"}
     assert len(session.scalars(select(HarvestOrgMapping)).all()) == 2  # unchanged
 
     other = add(session, name="other")
-    sources.set_org_mapping(session, other, {"city-env": a.code}, actor=bureau, now=NOW)  # per source
-    assert sources.set_org_mapping(session, source, {}, actor=bureau, now=NOW)
-    assert sources.org_mapping(session, source) == {} and list(sources.org_mapping(session, other)) == ["city-env"]
+    set_org_mapping(session, other, {"city-env": a.code}, actor=bureau, now=NOW)  # per source
+    assert set_org_mapping(session, source, {}, actor=bureau, now=NOW)
+    assert org_mapping(session, source) == {} and list(org_mapping(session, other)) == ["city-env"]
 
 
 def test_remote_orgs_seen_come_from_the_items(session: Session) -> None:
@@ -193,8 +194,8 @@ def test_remote_orgs_seen_come_from_the_items(session: Session) -> None:
         HarvestItem(job_id=first.id, guid="3", status="failed", stage="parse", error="不是 JSON"),
     ])
     session.flush()
-    assert sources.remote_orgs_seen(session, source) == ["city-market", "市生态环境局"]
-    assert sources.remote_orgs_seen(session, add(session, name="other")) == []
+    assert remote_orgs_seen(session, source) == ["city-market", "市生态环境局"]
+    assert remote_orgs_seen(session, add(session, name="other")) == []
 
 
 # -- schedules -----------------------------------------------------------------------------
@@ -206,7 +207,7 @@ def test_manual_inactive_and_never_run_sources(session: Session) -> None:
     inactive = add(session, name="off", schedule="daily")
     inactive.active = False
     session.flush()
-    assert [s.name for s in sources.due_sources(session, NOW)] == ["daily"]
+    assert [s.name for s in schedules.due_sources(session, NOW)] == ["daily"]
 
 
 @pytest.mark.parametrize(
@@ -230,7 +231,7 @@ def test_manual_inactive_and_never_run_sources(session: Session) -> None:
 def test_due_across_china_day_boundaries(session: Session, schedule: str, last_started: datetime, now: datetime, due: bool) -> None:
     source = add(session, schedule=schedule)
     job(session, source, last_started)
-    assert [s.name for s in sources.due_sources(session, now)] == (["city"] if due else [])
+    assert [s.name for s in schedules.due_sources(session, now)] == (["city"] if due else [])
 
 
 def test_previews_do_not_count_and_running_jobs_block(session: Session) -> None:
@@ -238,22 +239,22 @@ def test_previews_do_not_count_and_running_jobs_block(session: Session) -> None:
     now = china(2026, 11, 25, 10, 0)
     job(session, source, china(2026, 11, 24, 10, 0))
     job(session, source, china(2026, 11, 25, 9, 0), dry_run=True)  # a preview today: still due
-    assert sources.due_sources(session, now) == [source]
+    assert schedules.due_sources(session, now) == [source]
     running = job(session, source, china(2026, 11, 25, 9, 30), state="running")
-    assert sources.due_sources(session, now) == []  # never while a job runs
-    assert sources.running_job(session, source, now) is running
+    assert schedules.due_sources(session, now) == []  # never while a job runs
+    assert job_history.running_job(session, source, now) is running
     # a job "running" past its time limit was cut off: it blocks nothing
-    assert sources.due_sources(session, now + timedelta(minutes=DEFAULT_SETTINGS["time_limit_minutes"] + 1)) == []  # started today
+    assert schedules.due_sources(session, now + timedelta(minutes=DEFAULT_SETTINGS["time_limit_minutes"] + 1)) == []  # started today
     running.started_at = china(2026, 11, 24, 20, 0)
     session.flush()
-    assert sources.running_job(session, source, now) is None and sources.due_sources(session, now) == [source]
+    assert job_history.running_job(session, source, now) is None and schedules.due_sources(session, now) == [source]
 
 
 def test_failed_jobs_count_for_their_period(session: Session) -> None:
     source = add(session, schedule="daily")
     job(session, source, china(2026, 11, 25, 1, 0), state="failed")
-    assert sources.due_sources(session, china(2026, 11, 25, 20, 0)) == []  # retried tomorrow, not every tick
-    assert sources.due_sources(session, china(2026, 11, 26, 0, 0)) == [source]
+    assert schedules.due_sources(session, china(2026, 11, 25, 20, 0)) == []  # retried tomorrow, not every tick
+    assert schedules.due_sources(session, china(2026, 11, 26, 0, 0)) == [source]
 
 
 # -- checks --------------------------------------------------------------------------------
@@ -297,29 +298,29 @@ def test_jobs_and_their_items(session: Session, departments: tuple[Department, D
         for n, status in enumerate(statuses)
     ])
     session.flush()
-    assert sources.jobs_of(session, source) == [second, first]
-    assert sources.jobs_of(session, source, limit=1) == [second]
-    assert sources.last_jobs(session) == {source.id: second, other.id: sources.jobs_of(session, other)[0]}
-    assert sources.newest_job_id(session, source) == second.id and sources.newest_job_id(session, add(session, name="new")) == 0
+    assert job_history.jobs_of(session, source) == [second, first]
+    assert job_history.jobs_of(session, source, limit=1) == [second]
+    assert job_history.last_jobs(session) == {source.id: second, other.id: job_history.jobs_of(session, other)[0]}
+    assert job_history.newest_job_id(session, source) == second.id and job_history.newest_job_id(session, add(session, name="new")) == 0
 
-    page = sources.job_items(session, second)
+    page = job_history.job_items(session, second)
     assert page.total == 155 and page.pages == 2 and len(page.rows) == 100 and page.counts == {"added": 3, "unchanged": 150, "failed": 2}
     assert page.rows[0].item.guid == "g0" and page.rows[0].entry_slug == entry.slug and page.rows[1].entry_slug is None
-    assert [r.item.guid for r in sources.job_items(session, second, page=2).rows][:2] == ["g100", "g101"]
-    assert sources.job_items(session, second, page=99).page == 2
-    failed = sources.job_items(session, second, status="failed")
+    assert [r.item.guid for r in job_history.job_items(session, second, page=2).rows][:2] == ["g100", "g101"]
+    assert job_history.job_items(session, second, page=99).page == 2
+    failed = job_history.job_items(session, second, status="failed")
     assert failed.total == 2 and [r.item.guid for r in failed.rows] == ["g153", "g154"]
     with pytest.raises(Invalid):
-        sources.job_items(session, second, status="exploded")
+        job_history.job_items(session, second, status="exploded")
 
 
 def test_interrupted_jobs_are_marked_failed(session: Session) -> None:
     source = add(session)
     old = job(session, source, NOW - timedelta(minutes=5), state="running")
-    before = sources.newest_job_id(session, source)
+    before = job_history.newest_job_id(session, source)
     new = job(session, source, NOW, state="running")
-    assert sources.interrupt_jobs(session, source, after_id=before, now=NOW) == [new]
-    assert new.state == "failed" and new.error == sources.INTERRUPTED and new.finished_at == NOW
+    assert job_history.interrupt_jobs(session, source, after_id=before, now=NOW) == [new]
+    assert new.state == "failed" and new.error == job_history.INTERRUPTED and new.finished_at == NOW
     assert old.state == "running"  # not this caller's job
 
 

@@ -12,9 +12,11 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,40 +32,16 @@ PG_SKIP = "PostgreSQL backend: set PORTAL_DATABASE_URL=postgresql+psycopg://... 
 TABLE = f"search_document_test_{os.getpid()}"
 SYNONYMS = analysis.load_synonyms(str(analysis.DEFAULT_SYNONYMS))
 EVERYTHING = Scope(everything=True)
+BACKENDS = ["whoosh", "postgresql"]
+TYPICAL = Document(
+    id=0, title="", tags="", body="", department="1", classification="base", format="spreadsheet", share="unconditional",
+    open="open", cycle="yearly", status="published", publish_date=date(2023, 1, 1), downloads=0, name_key="",
+)
 
 
-def doc(
-    id: int,
-    title: str,
-    *,
-    tags: str = "",
-    body: str = "",
-    department: str = "1",
-    classification: str = "base",
-    format: str = "spreadsheet",
-    share: str = "unconditional",
-    open: str = "open",
-    cycle: str = "yearly",
-    status: str = "published",
-    published: date | None = date(2023, 1, 1),
-    downloads: int = 0,
-) -> Document:
-    return Document(
-        id=id,
-        title=title,
-        tags=tags,
-        body=body,
-        department=department,
-        classification=classification,
-        format=format,
-        share=share,
-        open=open,
-        cycle=cycle,
-        status=status,
-        publish_date=published,
-        downloads=downloads,
-        name_key=name_key(title),
-    )
+def doc(id: int, title: str, *, published: date | None = TYPICAL.publish_date, **fields: Any) -> Document:
+    """A document of `title`: TYPICAL but for `published` and the `fields` given (tags, body, department, ...)."""
+    return replace(TYPICAL, id=id, title=title, publish_date=published, name_key=name_key(title), **fields)
 
 
 AIR, COMPANIES, YEARBOOK, CREDIT, TRANSIT, REPORT, NOISE, DRAFT, WITHDRAWN, UNSHARED, INSURANCE, PLANNING, OLD_COMPANIES = range(1, 14)
@@ -145,11 +123,14 @@ def _drop(engine: Engine, table: str = TABLE) -> None:
         connection.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
 
 
-@pytest.fixture(params=["whoosh", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "whoosh":
-        module = pytest.importorskip("portal.search.whoosh_backend", reason="the Whoosh backend is not written yet")
-        yield module.WhooshBackend(tmp_path / "index")
+@contextmanager
+def opened(kind: str, tmp_path: Path) -> Iterator[Backend]:
+    """An empty backend of `kind` (one of BACKENDS): a Whoosh index in `tmp_path`, or the
+    PostgreSQL test table, dropped before and after (skipped where PostgreSQL is not set)."""
+    if kind == "whoosh":
+        from portal.search.whoosh_backend import WhooshBackend
+
+        yield WhooshBackend(tmp_path / "index")
         return
     from portal.search.pg_backend import PostgresBackend
 
@@ -160,6 +141,12 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     finally:
         _drop(engine)
         engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    with opened(request.param, tmp_path) as backend:
+        yield backend
 
 
 @pytest.fixture

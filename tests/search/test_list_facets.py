@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from portal.search import FACETS, LIST_FACETS, Backend, Document, Results, Scope, analysis
 
-from .test_backends import CORPUS, EVERYTHING, SYNONYMS, TABLE, _drop, _pg_engine, visible
+from .test_backends import BACKENDS, CORPUS, EVERYTHING, SYNONYMS, TABLE, _drop, _pg_engine, opened, visible
 
 KEYWORDS = {1: ("空气", "监测", "空气"), 2: ("登记", "企业"), 3: ("年鉴",), 4: ("信用", "企业"), 6: ("空气", "年报"),
             7: ("噪声", 'a "quoted" \\ word', "a,b {c}"), 9: ("停车",), 11: ("社保", "企业"), 13: ("企业",)}
@@ -24,22 +24,10 @@ FORMATS = {1: ("CSV", "JSON"), 2: ("CSV",), 3: ("PDF",), 5: ("CSV", "XLSX"), 6: 
 LISTED = tuple(replace(d, keywords=KEYWORDS.get(d.id, ()), formats=FORMATS.get(d.id, ())) for d in CORPUS)
 
 
-@pytest.fixture(params=["whoosh", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "whoosh":
-        from portal.search.whoosh_backend import WhooshBackend
-
-        yield WhooshBackend(tmp_path / "index")
-        return
-    from portal.search.pg_backend import PostgresBackend
-
-    engine = _pg_engine()
-    _drop(engine)
-    try:
-        yield PostgresBackend(engine, TABLE)
-    finally:
-        _drop(engine)
-        engine.dispose()
+    with opened(request.param, tmp_path) as backend:
+        yield backend
 
 
 @pytest.fixture

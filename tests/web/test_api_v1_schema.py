@@ -21,7 +21,7 @@ from portal import data_requests as dr
 from portal import openapi
 from portal import error_reports as er
 from portal.api_keys import create_key
-from portal.quotas import TIERS, Limits, set_tier_limits
+from portal.quota_tiers import TIERS, Limits, set_tier_limits
 from portal.vocab import EntryStatus, OpenType, ShareType
 
 from ..support import NOW, World

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from portal.models import Entry
 from portal.vocab import EntryStatus, OpenType, ShareType
@@ -35,16 +32,6 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
 
 
 def chrome(width: int = 1280, height: int = 1000, *, phone: bool = False) -> webdriver.Chrome:
@@ -69,11 +56,16 @@ def browser() -> Iterator[webdriver.Chrome]:
     driver.quit()
 
 
-def test_editor_adds_data_item_rows_and_saves_with_the_keyboard(browser: webdriver.Chrome, live_url: str, world: World, session: Session) -> None:
+def sign_in(browser: webdriver.Chrome, live_url: str, username: str) -> None:
+    browser.delete_all_cookies()
     browser.get(f"{live_url}/login")
-    browser.find_element(By.ID, "login").send_keys("editor_a")
+    browser.find_element(By.ID, "login").send_keys(username)
     browser.find_element(By.ID, "password").send_keys(PASSWORD + Keys.ENTER)
-    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".account"), "editor_a"))
+    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".account"), username))
+
+
+def test_editor_adds_data_item_rows_and_saves_with_the_keyboard(browser: webdriver.Chrome, live_url: str, world: World, session: Session) -> None:
+    sign_in(browser, live_url, "editor_a")
 
     browser.get(f"{live_url}/manage/entries/new")
     fill = {"f-title": "经开区充电桩分布", "f-classification_path": "城乡建设/能源设施", "f-classification_code": "2070300"}
@@ -111,10 +103,7 @@ def test_provider_uploads_a_gbk_table_through_the_form(browser: webdriver.Chrome
     entry = world.entry(ShareType.UNCONDITIONAL, OpenType.OPEN, EntryStatus.PUBLISHED)
     upload = tmp_path / "空气质量（2月）.csv"
     upload.write_bytes("station,aqi\r\n明珠广场,64\r\n管委会,80\r\n".encode("gbk"))
-    browser.get(f"{live_url}/login")
-    browser.find_element(By.ID, "login").send_keys("provider_a")
-    browser.find_element(By.ID, "password").send_keys(PASSWORD + Keys.ENTER)
-    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".account"), "provider_a"))
+    sign_in(browser, live_url, "provider_a")
 
     browser.get(f"{live_url}/catalog/{entry.slug}")
     browser.find_element(By.CSS_SELECTOR, "form.upload input[type=file]").send_keys(str(upload))

@@ -21,24 +21,23 @@ from portal.models import Adjustment, CalendarYear, DataRequest, Entry, ErrorRep
 from portal.vocab import EntryStatus, OpenType, ShareType
 from portal.workdays import CLOCK_KINDS, due_date
 
-from ..support import NOW, PASSWORD, World, entry_fields
-from .test_browser import CHROMEDRIVER, browser, live_url  # noqa: F401  (fixtures)
+from ..support import NOW, World, entry_fields
+from .test_browser import CHROMEDRIVER, browser, sign_in  # noqa: F401  (browser: a fixture)
 
 from selenium import webdriver  # noqa: E402  (after test_browser's skip)
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 assert CHROMEDRIVER
 
 
-def sign_in(browser: webdriver.Chrome, live_url: str, username: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{live_url}/login")
-    browser.find_element(By.ID, "login").send_keys(username)
-    browser.find_element(By.ID, "password").send_keys(PASSWORD + Keys.ENTER)
-    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".account"), username))
+def open_from_work(browser: webdriver.Chrome, live_url: str, username: str, link: str, url: str) -> None:
+    """Signed in as `username`, follow the work list's link that reads `link`: it leads to `url`."""
+    sign_in(browser, live_url, username)
+    browser.get(f"{live_url}/work")
+    browser.find_element(By.PARTIAL_LINK_TEXT, link).click()
+    assert browser.current_url == url
 
 
 def main_text(browser: webdriver.Chrome) -> str:
@@ -73,10 +72,7 @@ def test_a_share_request_from_asking_to_the_grant(browser: webdriver.Chrome, liv
     assert "申请受理" in main_text(browser) and "第十四条" in main_text(browser)  # the acceptance clock is shown
     request_url = browser.current_url
 
-    sign_in(browser, live_url, "provider_a")
-    browser.get(f"{live_url}/work")
-    browser.find_element(By.PARTIAL_LINK_TEXT, "共享申请 #").click()
-    assert browser.current_url == request_url
+    open_from_work(browser, live_url, "provider_a", "共享申请 #", request_url)
     submit_form(browser, "/accept")
     wait_for(browser, "已受理")
     text = main_text(browser)
@@ -130,10 +126,7 @@ def test_an_open_request_paused_for_clarification_then_refused(browser: webdrive
     wait_for(browser, "待受理")
     request_url = browser.current_url
 
-    sign_in(browser, live_url, "provider_a")
-    browser.get(f"{live_url}/work")
-    browser.find_element(By.PARTIAL_LINK_TEXT, "开放申请 #").click()
-    assert browser.current_url == request_url
+    open_from_work(browser, live_url, "provider_a", "开放申请 #", request_url)
     submit_form(browser, "/accept")
     wait_for(browser, "已受理")
     assert "第十八条" in main_text(browser)
@@ -188,10 +181,7 @@ def test_an_anonymous_error_report_answered_in_public(browser: webdriver.Chrome,
     assert "第十条" in text and f"到期日 {due.date.isoformat()}" in text and "待答复" in text
     assert contact not in text  # not even to the reporter's own page, which is public
 
-    sign_in(browser, live_url, "provider_a")
-    browser.get(f"{live_url}/work")
-    browser.find_element(By.PARTIAL_LINK_TEXT, "数据校核 #").click()
-    assert browser.current_url == report_url
+    open_from_work(browser, live_url, "provider_a", "数据校核 #", report_url)
     assert contact in main_text(browser)  # the provider sees how to reach the reporter
     form = browser.find_element(By.CSS_SELECTOR, "form.report-answer-form")
     form.find_element(By.CSS_SELECTOR, "input[name=outcome][value=explained]").click()

@@ -8,15 +8,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from ckanapi import NotAuthorized, NotFound, RemoteCKAN, ValidationError
-from flask import Flask
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from portal import api_keys
 from portal.accounts import create_user, department_by_code
@@ -26,16 +22,6 @@ from ..support import NOW
 
 BIN = Path(sys.executable).parent
 MARKET = "11340172MB0T381604"  # 市场监督管理局 of the sample catalog
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 import harvest.base
 import harvest.ckan
-from harvest import sources
+from harvest import job_history, sources
 from harvest.fetch import FetchError
+from harvest.org_mapping import org_mapping
 from portal.models import AuditEvent, HarvestItem, HarvestJob, HarvestOrgMapping, HarvestSource
 
 from ..support import NOW, World, csrf_token, login
@@ -178,7 +179,7 @@ def test_the_bureau_maps_organizations_to_departments(client: FlaskClient, world
         "csrf_token": token, "org": ["市生态环境局", "city-market", ""], "department": [world.dept_a.code, world.dept_b.code, ""],
     })
     assert response.status_code == 302 and response.headers["Location"].endswith("#mapping")
-    assert {k: d.name for k, d in sources.org_mapping(session, source).items()} == {"市生态环境局": "甲局", "city-market": "乙局"}
+    assert {k: d.name for k, d in org_mapping(session, source).items()} == {"市生态环境局": "甲局", "city-market": "乙局"}
     assert session.scalar(select(AuditEvent).where(AuditEvent.action == "harvest:mapping")) is not None
     page = client.get(url).get_data(as_text=True)
     assert "已保存机构与部门的对应" in page and 'value="city-market"' in page
@@ -188,7 +189,7 @@ def test_the_bureau_maps_organizations_to_departments(client: FlaskClient, world
     response = client.post(f"{url}/mapping", data={"csrf_token": token, "org": ["市生态环境局"], "department": [world.dept_b.code]})
     assert response.status_code == 302
     session.expire_all()
-    assert {k: d.name for k, d in sources.org_mapping(session, source).items()} == {"市生态环境局": "乙局"}
+    assert {k: d.name for k, d in org_mapping(session, source).items()} == {"市生态环境局": "乙局"}
 
 
 def test_check_shows_the_problems_or_ok(client: FlaskClient, world: World, source: HarvestSource, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -317,7 +318,7 @@ def test_a_job_that_crashes_is_marked_failed_without_a_trace(client: FlaskClient
     wait_until(lambda: source.id not in harvest_views._starting)
     session.expire_all()
     job = session.scalar(select(HarvestJob))
-    assert job is not None and job.state == "failed" and job.error == sources.INTERRUPTED
+    assert job is not None and job.state == "failed" and job.error == job_history.INTERRUPTED
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "harvest:run"))
     assert event is not None and event.details["state"] == "failed"
 

@@ -14,10 +14,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import api_keys, quotas
+from portal import api_keys, quota_tiers, quotas
 from portal.cli import main
 from portal.models import ApiKey, AuditEvent, QuotaTier
-from portal.quotas import DatabaseStore, Limits
+from portal.quota_tiers import Limits
+from portal.quotas import DatabaseStore
 from portal.web.keys_views import bar_chart
 
 from ..support import NOW, World, csrf_token, login
@@ -130,10 +131,10 @@ def test_bureau_pages_are_for_the_bureau(client: FlaskClient, world: World, name
 
 def test_bureau_edits_the_numbers(app: Flask, client: FlaskClient, session: Session, world: World) -> None:
     add_test_routes(app)
-    assert client.get("/api/test/ping").headers["X-RateLimit-Limit"] == str(quotas.DEFAULTS["anonymous"].per_minute)
+    assert client.get("/api/test/ping").headers["X-RateLimit-Limit"] == str(quota_tiers.DEFAULTS["anonymous"].per_minute)
     login(client, "bureau")
     page = client.get("/bureau/quotas").get_data(as_text=True)
-    for tier in quotas.TIERS:
+    for tier in quota_tiers.TIERS:
         assert f'id="tier-{tier}"' in page
     assert page.count('name="max_export_bytes"') == 2  # only for the tiers outside bulk
     token = csrf_token(client, "/bureau/quotas")
@@ -160,7 +161,7 @@ def test_bureau_edits_the_numbers(app: Flask, client: FlaskClient, session: Sess
     verified = client.post("/bureau/quotas", data={"csrf_token": csrf_token(client, "/bureau/quotas"), "tier": "verified",
                                                    "per_minute": "900", "per_day": "0", "bytes_per_day": "0"})
     assert verified.status_code == 302
-    assert quotas.tier_limits(session)["verified"] == Limits(900, 0, 0, 0)
+    assert quota_tiers.tier_limits(session)["verified"] == Limits(900, 0, 0, 0)
 
 
 def test_bureau_usage_page(app: Flask, client: FlaskClient, session: Session, world: World) -> None:

@@ -178,3 +178,24 @@ def test_the_bureau_returns_and_the_department_edits_and_links(client: FlaskClie
     response = client.post(f"{url}/items/{item.id}/link", data={"csrf_token": csrf_token(client, url), "entry": made.resource_code})
     assert response.status_code == 302 and _plan(session).items[0].entry_id == made.id
     assert "关联已创建的目录条目" not in client.get(url).get_data(as_text=True)
+
+
+def test_my_work_links_the_plan_for_whoever_moves_it_next(client: FlaskClient, session: Session, world: World) -> None:
+    plan = _draft(client, session, world, _planned_entry(session, world))
+    _as(client, "admin_a")
+    page = client.get("/work").get_data(as_text=True)
+    assert f'href="/plans/{plan.id}"' in plan_row(page) and "报送" in plan_row(page)
+    client.post(f"/plans/{plan.id}/submit", data={"csrf_token": csrf_token(client, f"/plans/{plan.id}")})
+    assert f"/plans/{plan.id}" not in client.get("/work").get_data(as_text=True)
+    _as(client, "bureau")
+    assert "审批" in plan_row(client.get("/work").get_data(as_text=True))
+    answer = client.get("/api/v1/work").get_json()
+    assert [(t["kind"], t["id"], t["waiting_for"], t["url"]) for t in answer["items"] if t["kind"] == "plan"] == [
+        ("plan", plan.id, "审批", f"/plans/{plan.id}"),
+    ]
+
+
+def plan_row(page: str) -> str:
+    """The row of "my work" that names a plan (开放计划 #id)."""
+    start = page.index("开放计划 #")
+    return page[page.rindex("<tr", 0, start):page.index("</tr>", start)]

@@ -15,10 +15,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from portal import api_keys, create_app, quotas
+from portal import api_keys, create_app, quota_tiers, quotas
 from portal.accounts import create_user
 from portal.models import Entry, UsageCounter, User
-from portal.quotas import Limits, RedisStore
+from portal.quota_tiers import Limits
+from portal.quotas import RedisStore
 from portal.vocab import Role
 
 from ..support import NOW, login
@@ -59,7 +60,7 @@ def api(app: Flask, moment: datetime) -> Flask:
 
 def set_limits(session: Session, tier: str, **numbers: int) -> Limits:
     limits = Limits(**{"per_minute": 0, "per_day": 0, "bytes_per_day": 0, "max_export_bytes": 0, **numbers})
-    quotas.set_tier_limits(session, tier, limits, actor=None, actor_name="测试", now=NOW)
+    quota_tiers.set_tier_limits(session, tier, limits, actor=None, actor_name="测试", now=NOW)
     session.commit()
     return limits
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from portal.models import AuditEvent, Entry, Showcase
 from portal.vocab import EntryStatus, OpenType, ShareType
 
-from ..support import World, csrf_token, login
+from ..support import NOW, World, csrf_token, login
 
 DESCRIPTION = "按站点显示经开区**空气质量**的地图。\n\n<script>alert('x')</script>"
 
@@ -206,3 +206,29 @@ def test_an_entry_that_left_the_open_catalog_is_no_longer_named(client: FlaskCli
     for url in (f"/showcases/{item.slug}", "/showcases"):
         page = client.get(url).get_data(as_text=True)
         assert kept.title in page and leaving.title not in page and leaving.slug not in page
+
+
+def test_the_gallery_is_paged_newest_first_within_its_kind(client: FlaskClient, session: Session, world: World) -> None:
+    from datetime import timedelta
+
+    from portal import showcases as sc
+
+    entry = _open(world)
+    for n in range(26):
+        item = sc.submit_showcase(session, user=world.users["citizen"], title=f"成果{n:02d}号", kind="app" if n % 2 else "analysis",
+                                  description="按站点显示空气质量的地图。", url=f"https://aq.example.cn/{n}", entry_ids=[entry.id], now=NOW)
+        sc.approve_showcase(session, item, actor=world.users["bureau"], now=NOW + timedelta(minutes=n))
+    session.commit()
+
+    def titles(page: str) -> list[str]:
+        return re.findall(r"成果(\d\d)号</a></h2>", page)
+
+    first = client.get("/showcases").get_data(as_text=True)
+    assert titles(first) == [f"{n:02d}" for n in range(25, 1, -1)] and "第 1 / 2 页" in first
+    assert 'rel="next" href="/showcases?page=2"' in first and 'rel="prev"' not in first
+    second = client.get("/showcases?page=2").get_data(as_text=True)
+    assert titles(second) == ["01", "00"] and 'rel="prev" href="/showcases?page=1"' in second
+    assert titles(client.get("/showcases?page=999").get_data(as_text=True)) == ["01", "00"]  # past the end: the last page
+    assert titles(client.get("/showcases?page=abc").get_data(as_text=True)) == titles(first)
+    apps = client.get("/showcases?kind=app").get_data(as_text=True)
+    assert titles(apps) == [f"{n:02d}" for n in range(25, 0, -2)] and 'class="pager"' not in apps

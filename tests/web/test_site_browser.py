@@ -10,7 +10,6 @@ import functools
 import http.server
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from portal import site
 from portal.cli_site import run_mkdocs
 
+from ..live import serving
 from ..support import World
 from ..test_site import PORTAL, TODAY, _outreach, _site_copy
 
@@ -48,12 +48,8 @@ def built(session: Session, world: World, tmp_path: Path) -> Iterator[tuple[str,
     ok, output = run_mkdocs(root / "mkdocs.yml", tmp_path / "out", source_date_epoch=export.source_date_epoch)
     assert ok, output
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(tmp_path / "out")))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", made
-    server.shutdown()
-    thread.join()
-    server.server_close()
+    with serving(server) as url:
+        yield url, made
 
 
 def test_the_site_reads_and_searches_in_chinese(built: tuple[str, dict[str, Any]], world: World) -> None:
