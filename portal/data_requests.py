@@ -28,7 +28,7 @@ from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import DataRequest, Entry, Grant, RequestEvent, User
 from .vocab import DEPARTMENT_ROLES, N_, EntryStatus, OpenType, Role, ShareType
 from .work import Assignee, Task
-from .workdays import CLOCK_KINDS, Calendar, ClockState, describe_clock, with_rule
+from .workdays import CLOCK_KINDS, Calendar, ClockState, describe_clock, due_with_pauses, with_rule
 
 CHINA = timezone(timedelta(hours=8))
 KINDS = {"share": N_("共享申请"), "open": N_("开放申请")}
@@ -292,6 +292,19 @@ def clock(calendar: Calendar, request: DataRequest, today: date) -> ClockState |
     kind = with_rule(CLOCK_KINDS[f"{request.kind}_request"], request.clock_rule)  # type: ignore[arg-type]
     pauses = [(date.fromisoformat(a), date.fromisoformat(b) if b else None) for a, b in request.pauses]
     return describe_clock(calendar, kind, request.accepted_on, today, pauses)
+
+
+def answered_in_time(calendar: Calendar, request: DataRequest) -> bool | None:
+    """Whether the provider's answer (its approval or refusal, not a later coordination by the
+    Bureau) came by the due date of the answer's clock, pauses counted; None while unanswered
+    or never accepted."""
+    answered = next((e.at for e in request.events if e.action in ("approve", "refuse")), None)
+    if request.accepted_on is None or answered is None:
+        return None
+    kind = with_rule(CLOCK_KINDS[f"{request.kind}_request"], request.clock_rule)  # type: ignore[arg-type]
+    pauses = [(date.fromisoformat(a), date.fromisoformat(b) if b else None) for a, b in request.pauses]
+    due = due_with_pauses(calendar, request.accepted_on, kind.limit_days, kind.rule, pauses)
+    return due.date is None or china_day(answered) <= due.date
 
 
 # -- lookups -------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from ..vocab import Choice
 from . import (
     adjustments_views, api_v1_views, audit_views, auth, bureau_views, catalog_views, ckan_views, competitions_views, harvest_views,
     keys_views, linked_data_views, manage, plans_views, quota, realname_views, reports_views, requests_views, resources, reviews_views,
-    showcases_views, work_views,
+    showcases_views, supervision_views, work_views,
 )
 from .common import db_session, viewer
 
@@ -113,6 +113,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(competitions_views.bp)
     app.register_blueprint(showcases_views.bp)
     app.register_blueprint(harvest_views.bp)
+    app.register_blueprint(supervision_views.bp)
     quota.init_app(app)  # after the blueprints: counts API calls, dumps and downloads (429, X-RateLimit-*)
 
 
