@@ -28,6 +28,7 @@ from .vocab import DEPARTMENT_ROLES, N_, EntryStatus, Role, UpdateCycle
 from .workdays import Calendar
 
 CHINA = timezone(timedelta(hours=8))
+FIRST_YEAR = 2020  # the earliest year the figures can be asked for
 # How many calendar days a cycle allows between two updates of the data.
 STALE_AFTER = {
     UpdateCycle.REALTIME: 1, UpdateCycle.DAILY: 1, UpdateCycle.WEEKLY: 7, UpdateCycle.MONTHLY: 31,

@@ -13,7 +13,7 @@ The package, by feature (each module says what it owns):
     parsing  the API's errors, checking values against the declared schemas, query parameters,
              JSON bodies, path ids
     pages    cursors, a page of rows, the queries of the lists
-    shapes   the JSON of requests, grants, reports, tasks, clocks, usage and due dates
+    shapes   the JSON of requests, grants, reports, tasks, clocks, usage, due dates and supervision
 
 This module is the public surface: what `web.api_v1_views` and the tests import.
 """
@@ -30,7 +30,7 @@ from .parsing import (
 )
 from .shapes import (
     clock_json, clock_kinds_json, due_json, entry_ref, grant_json, report_json, request_clock, request_detail, request_summary,
-    task_json, usage_json,
+    supervision_json, task_json, usage_json,
 )
 
 __all__ = [
@@ -42,5 +42,5 @@ __all__ = [
     "encode_cursor", "decode_cursor", "Page", "paginate", "requests_query", "requests_page", "grants_query", "reports_query",
     # JSON
     "entry_ref", "clock_json", "request_clock", "request_summary", "request_detail", "grant_json", "report_json", "task_json",
-    "usage_json", "due_json", "clock_kinds_json",
+    "usage_json", "due_json", "clock_kinds_json", "supervision_json",
 ]

@@ -16,6 +16,8 @@ from .. import error_reports as er
 from ..calendars import clock_kinds
 from ..errors import Invalid
 from ..models import DataRequest, Department, Entry, ErrorReport, Grant, User
+from ..supervision import Answers, DepartmentRecord
+from ..vocab import UpdateCycle
 from ..work import TASK_KINDS, Task
 from ..workdays import RULES, Calendar, ClockState, due_date
 
@@ -147,3 +149,21 @@ def clock_kinds_json(session: Session) -> dict[str, Any]:
          "article": k.article, "starts": k.starts, "basis_text": k.basis_text}
         for k in clock_kinds(session).values()
     ]}
+
+
+def _answers(answers: Answers) -> dict[str, Any]:
+    return {"answered": answers.answered, "on_time": answers.on_time, "rate": answers.rate}
+
+
+def supervision_json(record: DepartmentRecord) -> dict[str, Any]:
+    return {
+        "department": record.department.name, "department_code": record.department.code, "published": record.published,
+        "without_files": [entry_ref(e) for e in record.without_files],
+        "stale": [
+            {"entry": entry_ref(s.entry), "update_cycle": UpdateCycle(s.entry.update_cycle).label, "last_update": s.last_update.isoformat(),
+             "days_late": s.days_late}
+            for s in record.stale
+        ],
+        "requests": _answers(record.requests), "reports": _answers(record.reports), "adjustments": _answers(record.adjustments),
+        "overdue_now": record.overdue_now,
+    }

@@ -21,7 +21,7 @@ from __future__ import annotations
 from .docs import constraints, fields, resolve, type_label
 from .operations import (
     ACCESS_LABELS, BY_ID, CURSOR, DEFAULT_LIMIT, ID, LIMIT, LOGIN, MAX_DUE_DAYS, MAX_LIMIT, MAX_USAGE_DAYS, OPERATIONS, PREFIX,
-    PUBLIC, REPORT_ID, REPORTER, REQUEST_ID, SLUG, SLUG_PATTERN, TAGS, TRANSITION_BODIES, WRITE, Operation, path_param, query,
+    PUBLIC, REPORT_ID, REPORTER, REQUEST_ID, SLUG, SLUG_PATTERN, STAFF, TAGS, TRANSITION_BODIES, WRITE, Operation, path_param, query,
 )
 from .render import ERROR_RESPONSES, KEYED, SECURITY_SCHEMES, VERSION, document
 from .schemas import (
@@ -39,7 +39,7 @@ __all__ = [
     "ITEM_NAMES", "ENTRY_REF", "CLOCK", "EVENT", "GRANT", "REQUEST_SUMMARY", "REQUEST", "REPORT", "TASK", "KEY_USAGE", "DUE",
     "CLOCK_KIND", "ERROR", "NOTE", "GRANT_FIELDS", "SCHEMAS",
     # operations
-    "PUBLIC", "LOGIN", "WRITE", "REPORTER", "ACCESS_LABELS", "Operation", "query", "path_param", "CURSOR", "LIMIT", "ID",
+    "PUBLIC", "LOGIN", "WRITE", "REPORTER", "STAFF", "ACCESS_LABELS", "Operation", "query", "path_param", "CURSOR", "LIMIT", "ID",
     "REQUEST_ID", "REPORT_ID", "SLUG", "SLUG_PATTERN", "TRANSITION_BODIES", "OPERATIONS", "BY_ID", "TAGS",
     # the document
     "ERROR_RESPONSES", "SECURITY_SCHEMES", "KEYED", "document",

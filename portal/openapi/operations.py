@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import data_requests as dr
 from ..entry_input import SLUG as SLUG_PATTERN
+from ..supervision import FIRST_YEAR
 from .schemas import MAX_ID
 
 PREFIX = "/api/v1"
@@ -22,12 +23,13 @@ MAX_USAGE_DAYS = 366
 # Who may call an operation: anyone (a key is optional), any identified caller (a key, or a
 # signed-in browser session for reads), a key with the write scope, or anyone but a browser
 # session (error reports: anonymous like the page, or with any key).
-PUBLIC, LOGIN, WRITE, REPORTER = "public", "login", "write", "reporter"
+PUBLIC, LOGIN, WRITE, REPORTER, STAFF = "public", "login", "write", "reporter", "staff"
 ACCESS_LABELS = {
     PUBLIC: "公开：无需密钥（提供密钥时按密钥持有人的权限）",
     LOGIN: "需要 API 密钥（或已登录的浏览器会话，只读）",
     WRITE: "需要具有写入权限（write）的部门 API 密钥；浏览器会话和只读密钥返回 403",
     REPORTER: "可匿名；也可使用 API 密钥（以密钥持有人名义提交）；仅有浏览器会话时返回 403",
+    STAFF: "需要区数据资源局、审计员或部门工作人员的 API 密钥（或已登录的浏览器会话，只读）；其他调用方返回 403",
 }
 
 
@@ -52,7 +54,7 @@ class Operation:
     def errors(self) -> tuple[int, ...]:
         codes = [400] if self.params or self.body else []
         codes.append(401)
-        if self.access in (WRITE, REPORTER):
+        if self.access in (WRITE, REPORTER, STAFF):
             codes.append(403)
         if self.lookup:
             codes.append(404)
@@ -165,6 +167,14 @@ OPERATIONS: tuple[Operation, ...] = (
                       f"统计截至今天的天数，1–{MAX_USAGE_DAYS}，默认 30"),),
     ),
     Operation(
+        id="supervision", method="get", path=f"{PREFIX}/supervision", tag="督查", summary="各部门督查情况",
+        description="各部门数据的完整性、时效性和按时答复情况（第二十四条），与网页“督查情况”相同：已发布目录、无数据文件的目录、"
+                    "数据未按更新周期更新的目录，所选年度申请、校核和目录调整的按时情况，以及当前超期事项。"
+                    "区数据资源局和审计员看到全部部门，部门工作人员只看到本部门。",
+        access=STAFF, result="SupervisionList",
+        params=(query("year", {"type": "integer", "minimum": FIRST_YEAR, "maximum": 9999}, "答复统计年度，默认今年；晚于今年的按今年"),),
+    ),
+    Operation(
         id="due_date", method="get", path=f"{PREFIX}/calendar/due", tag="时限", summary="计算到期日",
         description="N 日期限的到期日：起算日当天不计；按工作日计算（含国务院调休安排），或按自然日计算且末日为节假日的顺延至下一个工作日。"
                     "所涉年度的节假日安排尚未公布时，结果标明为暂定。",
@@ -187,4 +197,5 @@ TAGS = {
     "待办": "等待调用方办理的事项",
     "用量": "API 密钥的用量",
     "时限": "工作日历和法定时限",
+    "督查": "各部门数据维护和按时答复情况（第二十四条）",
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .operations import ACCESS_LABELS, LOGIN, OPERATIONS, TAGS, WRITE, Operation
+from .operations import ACCESS_LABELS, LOGIN, OPERATIONS, STAFF, TAGS, WRITE, Operation
 from .schemas import SCHEMAS, ref
 
 VERSION = "1.0.0"
@@ -41,7 +41,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     item: dict[str, Any] = {
         "operationId": op.id, "tags": [op.tag], "summary": op.summary,
         "description": f"{op.description}\n\n权限：{ACCESS_LABELS[op.access]}",
-        "security": KEYED if op.access in (LOGIN, WRITE) else [{}, *KEYED],
+        "security": KEYED if op.access in (LOGIN, WRITE, STAFF) else [{}, *KEYED],
         "responses": {str(op.status): success, **{str(code): {"$ref": f"#/components/responses/{ERROR_RESPONSES[code][0]}"} for code in op.errors}},
     }
     if op.params:

@@ -269,6 +269,29 @@ GRANT_FIELDS = {
     "purpose": string("授权用途；省略时沿用申请的用途", maxLength=TEXT_LIMIT),
 }
 
+ANSWERS = obj("所选年度答复或完成的事项及其中按时的", {
+    "answered": integer("答复或完成的件数"),
+    "on_time": integer("其中不晚于到期日的件数"),
+    "rate": nullable(integer("按时的百分比（向下取整）；没有答复时为 null")),
+})
+
+DEPARTMENT_SUPERVISION = obj("一个部门的督查情况（第二十四条）", {
+    "department": string("部门名称"),
+    "department_code": string("部门的统一社会信用代码"),
+    "published": integer("已发布的目录条目数"),
+    "without_files": {"type": "array", "items": ref("EntryRef"), "description": "已发布但没有数据文件的目录条目"},
+    "stale": {"type": "array", "description": "数据未按更新周期更新的目录条目，超期最久的在前", "items": obj("一个数据超期未更新的目录条目", {
+        "entry": ref("EntryRef"),
+        "update_cycle": string("更新周期"),
+        "last_update": date_("数据最近一次更新的日期（尚无文件时为条目创建日期）"),
+        "days_late": integer("超过更新周期允许天数的天数"),
+    })},
+    "requests": ref("Answers"),
+    "reports": ref("Answers"),
+    "adjustments": ref("Answers"),
+    "overdue_now": integer("当前已超期的待办事项数"),
+})
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": ERROR,
     "EntryRef": ENTRY_REF,
@@ -290,6 +313,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "days": integer("统计的天数（截至今天）"), "items": {"type": "array", "items": ref("KeyUsage")},
     }),
     "ClockKindList": obj("现行的各种法定时限", {"items": {"type": "array", "items": ref("ClockKind")}}),
+    "Answers": ANSWERS,
+    "DepartmentSupervision": DEPARTMENT_SUPERVISION,
+    "SupervisionList": obj("调用方可以查看的各部门督查情况，按部门名称排列", {
+        "year": integer("答复统计年度"), "today": date_("计算日期"), "items": {"type": "array", "items": ref("DepartmentSupervision")},
+    }),
     # request bodies
     "NewRequest": body("提出共享申请或开放申请", {
         "entry": string("数据资源的标识（slug）", maxLength=100),

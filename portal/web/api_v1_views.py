@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
-from .. import api_keys, browse, work
+from .. import api_keys, browse, supervision, work
 from .. import api_v1 as api
 from .. import data_requests as dr
 from .. import error_reports as er
@@ -314,6 +314,16 @@ def my_usage() -> Response:
     user = _identified()
     args = _query("my_usage")
     return _json(api.usage_json(db_session(), user, today=_today(), days=args["days"]))
+
+
+@bp.get("/supervision")
+def supervision_figures() -> Response:
+    user = _identified()
+    args, today = _query("supervision"), _today()
+    year = min(args.get("year") or today.year, today.year)
+    db = db_session()
+    records = supervision.department_records(db, user, current_calendar(db), year=year, today=today)
+    return _json({"year": year, "today": today.isoformat(), "items": [api.supervision_json(r) for r in records]})
 
 
 @bp.get("/calendar/due")

@@ -14,7 +14,6 @@ from ..vocab import UpdateCycle
 from .common import db_session, now, viewer
 
 bp = Blueprint("supervision", __name__)
-FIRST_YEAR = 2020
 
 
 @bp.get("/supervision")
@@ -23,9 +22,9 @@ def index() -> str:
     db = db_session()
     today = china_day(now())
     asked = request.args.get("year", "")
-    year = int(asked) if asked.isascii() and asked.isdigit() and FIRST_YEAR <= int(asked[:5]) <= today.year else today.year
+    year = int(asked) if asked.isascii() and asked.isdigit() and supervision.FIRST_YEAR <= int(asked[:5]) <= today.year else today.year
     records = supervision.department_records(db, viewer(), current_calendar(db), year=year, today=today)
     return render_template(
-        "supervision.html", records=records, year=year, years=range(today.year, FIRST_YEAR - 1, -1), today=today,
+        "supervision.html", records=records, year=year, years=range(today.year, supervision.FIRST_YEAR - 1, -1), today=today,
         cycles={c.value: c.label for c in UpdateCycle}, stale_after=supervision.STALE_AFTER,
     )
