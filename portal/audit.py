@@ -94,6 +94,14 @@ ACTIONS: dict[str, str] = {
     "showcase:reject": N_("驳回成果展示"),
     "showcase:withdraw": N_("撤回成果展示"),
     "site:build": N_("生成静态网站"),
+    "project:register": N_("登记信息化项目及预编目录"),
+    "project:entries": N_("修改信息化项目预编目录"),
+    "project:approve": N_("信息化项目立项"),
+    "project:accept": N_("信息化项目验收"),
+    "incident:report": N_("报告数据安全事件"),
+    "incident:acknowledge": N_("受理数据安全事件"),
+    "incident:note": N_("记录数据安全事件处置情况"),
+    "incident:close": N_("数据安全事件结案"),
 }
 GENESIS = "0" * 64
 _LOCK_KEY = 0x617564697431  # "audit1": the PostgreSQL advisory lock of the chain

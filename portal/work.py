@@ -1,9 +1,10 @@
 """What waits for whom: the open tasks of every statutory workflow on one list.
 
-Each workflow module (`data_requests`, `error_reports`, `adjustments`, `open_review`, `plans`) says which
-of its items wait for someone, on which clock, as `Task`s. This module gathers them for the
-"my work" page (soonest due first), for the Bureau's zone-wide view of overdue items (Art. 24),
-and for `notifications` (what `portal tick` warns about). It never decides a workflow's rules.
+Each workflow module (`data_requests`, `error_reports`, `adjustments`, `open_review`, `plans`,
+`incidents`, `it_projects`) says which of its items wait for someone, on which clock, as
+`Task`s. This module gathers them for the "my work" page (soonest due first), for the Bureau's
+zone-wide view of overdue items (Art. 24), and for `notifications` (what `portal tick` warns
+about). It never decides a workflow's rules.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ TASK_KINDS = {
     "adjustment": N_("目录调整"),
     "review": N_("开放属性审查"),
     "plan": N_("开放计划"),
+    "incident": N_("数据安全事件"),
+    "project": N_("信息化项目"),
 }
 
 
@@ -67,10 +70,11 @@ class Task:
 
 def all_tasks(session: Session, calendar: Calendar, today: date) -> list[Task]:
     """Every open task of the zone, from every workflow."""
-    from . import adjustments, data_requests, error_reports, open_review, plans
+    from . import adjustments, data_requests, error_reports, incidents, it_projects, open_review, plans
 
     tasks: list[Task] = []
-    for source in (data_requests.tasks, error_reports.tasks, adjustments.tasks, open_review.tasks, plans.tasks):
+    for source in (data_requests.tasks, error_reports.tasks, adjustments.tasks, open_review.tasks, plans.tasks, incidents.tasks,
+                   it_projects.tasks):
         tasks.extend(source(session, calendar, today))
     return tasks
 

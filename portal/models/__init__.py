@@ -1,7 +1,8 @@
 """The database tables, as SQLAlchemy 2.x typed models, one module per part of the product:
 `catalog` (departments, users, entries, files), `workflows` (audit trail, calendar, the
 statutory workflows), `access` (real names, API keys, quotas), `harvest`, `outreach` (plans, competitions,
-showcases). Every table is importable from here.
+showcases), `projects` (IT projects' pre-compiled catalogs), `security` (data security incidents).
+Every table is importable from here.
 
 Times are stored as naive UTC and read back as aware UTC (`UTCDateTime`), the same on SQLite
 and PostgreSQL. Vocabulary columns store the stable ASCII value of their `Choice`.
@@ -13,6 +14,8 @@ from .workflows import AuditEvent, CalendarYear, DataRequest, RequestEvent, Gran
 from .access import RealNameVerification, ApiKey, QuotaTier, UsageCounter
 from .harvest import HarvestSource, HarvestOrgMapping, HarvestRecord, HarvestJob, HarvestItem
 from .outreach import Competition, CompetitionDataset, CompetitionEntry, CompetitionEntryDataset, CompetitionJudge, CompetitionScore, Plan, PlanItem, Showcase, ShowcaseEntry
+from .security import SecurityIncident, SecurityIncidentEntry, SecurityIncidentEvent
+from .projects import ItProject, ItProjectEntry
 
 __all__ = [
     "Base",
@@ -56,4 +59,9 @@ __all__ = [
     "PlanItem",
     "Showcase",
     "ShowcaseEntry",
+    "ItProject",
+    "ItProjectEntry",
+    "SecurityIncident",
+    "SecurityIncidentEntry",
+    "SecurityIncidentEvent",
 ]

@@ -201,11 +201,11 @@ REPORT = obj("数据校核（第十条）：对目录信息或数据内容的疑
     "answered_by": nullable(string("答复人：仅提供部门和区数据资源局可见")),
 }, optional=("contact", "answered_by"))
 
-TASK = obj("一项待办：等待调用方办理的申请、校核、目录调整、开放属性审查或开放计划", {
+TASK = obj("一项待办：等待调用方办理的申请、校核、目录调整、开放属性审查、开放计划或数据安全事件", {
     "kind": string("待办种类：" + _labels(TASK_KINDS), enum=list(TASK_KINDS)),
     "kind_label": string("待办种类的中文名称"),
     "id": integer("该事项的编号"),
-    "title": string("所涉数据资源的名称；开放计划为部门和计划名称"),
+    "title": string("所涉数据资源的名称；开放计划为部门和计划名称，数据安全事件为部门和事件类型"),
     "state": string("当前状态"),
     "waiting_for": string("等待办理的事项，如受理、答复、补正说明"),
     "entry": nullable(string("所涉数据资源的标识")),

@@ -24,8 +24,8 @@ from ..text import render_markdown
 from ..vocab import Choice
 from . import (
     adjustments_views, api_v1_views, audit_views, auth, bureau_views, catalog_views, ckan_views, competitions_views, harvest_views,
-    keys_views, linked_data_views, manage, plans_views, quota, realname_views, reports_views, requests_views, resources, reviews_views,
-    showcases_views, supervision_views, work_views,
+    incidents_views, keys_views, linked_data_views, manage, plans_views, projects_views, quota, realname_views, reports_views,
+    requests_views, resources, reviews_views, showcases_views, supervision_views, work_views,
 )
 from .common import db_session, viewer
 
@@ -114,6 +114,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(showcases_views.bp)
     app.register_blueprint(harvest_views.bp)
     app.register_blueprint(supervision_views.bp)
+    app.register_blueprint(incidents_views.bp)
+    app.register_blueprint(projects_views.bp)
     quota.init_app(app)  # after the blueprints: counts API calls, dumps and downloads (429, X-RateLimit-*)
 
 
@@ -203,4 +205,7 @@ def _register_template_helpers(app: Flask) -> None:
             "catalog_url": catalog_url,
             "locale": str(get_locale() or "zh"),
             "clearance_label": lambda key: gettext(CLEARANCES[key]),
+            # gettext without the %-formatting of Jinja's _(): for messages that may hold what a
+            # user typed (a title, a code, a URL), which may contain a "%"
+            "tr": gettext,
         }

@@ -78,9 +78,8 @@ SETTING_HINTS: dict[str, str] = {
 
 @bp.context_processor
 def plain_gettext() -> dict[str, Any]:
-    """`tr`: gettext without %-formatting, for messages that may hold what a user typed;
-    `redacted_url`: a URL without its password, for display."""
-    return {"tr": gettext, "redacted_url": sources.redacted_url}
+    """`redacted_url`: a URL without its password, for display (`tr` is the app's)."""
+    return {"redacted_url": sources.redacted_url}
 
 
 def _bureau_source(name: str) -> tuple[User, Session, HarvestSource]:

@@ -21,6 +21,8 @@ ENDPOINTS = {
     "adjustment": ("adjustments.show", "adjustment_id"),
     "review": ("reviews.show", "review_id"),
     "plan": ("plans.show", "plan_id"),
+    "incident": ("incidents.show", "incident_id"),
+    "project": ("projects.show", "project_id"),
 }
 
 
