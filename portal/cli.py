@@ -359,10 +359,12 @@ def tick() -> None:
         harvest_due(_, app, session, moment, clock=_now)
 
 
+from .cli_backup import backup_group  # noqa: E402  (the `backup` commands: portal/cli_backup.py)
 from .cli_harvest import harvest_group  # noqa: E402  (the `harvest` commands: portal/cli_harvest.py)
 from .cli_site import site_group  # noqa: E402  (the `site` commands: portal/cli_site.py)
 main.add_command(harvest_group(_, CONTEXT, open_session=_session, clock=_now, echo_errors=_echo_errors))
 main.add_command(site_group(_, CONTEXT))
+main.add_command(backup_group(_, CONTEXT))
 
 if __name__ == "__main__":
     main()
