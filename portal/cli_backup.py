@@ -7,12 +7,14 @@ building the app, so that `restore` finds a new instance's database as empty as 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import Engine
 
 
 def backup_group(_: Callable[[str], str], context: dict[str, Any]) -> click.Group:
@@ -20,6 +22,19 @@ def backup_group(_: Callable[[str], str], context: dict[str, Any]) -> click.Grou
     from . import backups
     from .config import load_settings
     from .db import make_engine
+
+    @contextmanager
+    def instance() -> Iterator[tuple[dict[str, Any], Engine]]:
+        """The settings and an engine of the database they name (disposed at the end); a
+        `BackupError` becomes the command's error message and exit status 1."""
+        settings = load_settings()
+        engine = make_engine(settings["DATABASE_URL"])
+        try:
+            yield settings, engine
+        except backups.BackupError as error:
+            raise click.ClickException(str(error)) from error
+        finally:
+            engine.dispose()
 
     def report(summary: backups.Summary) -> None:
         click.echo(_("数据库：%(kind)s（迁移版本 %(revision)s）；文件：%(files)s 个，%(bytes)s 字节。") % {
@@ -35,15 +50,9 @@ def backup_group(_: Callable[[str], str], context: dict[str, Any]) -> click.Grou
     @click.argument("destination", metavar="DIR", type=click.Path(file_okay=False, path_type=Path), required=False)
     @click.help_option("-h", "--help", help=_("显示帮助并退出。"))
     def create(destination: Path | None) -> None:
-        settings = load_settings()
-        engine = make_engine(settings["DATABASE_URL"])
-        try:
+        with instance() as (settings, engine):
             summary = backups.create(engine, Path(settings["FILES_PATH"]), destination or Path(settings["INSTANCE_PATH"]) / "backups",
                                      now=datetime.now(timezone.utc))
-        except backups.BackupError as error:
-            raise click.ClickException(str(error)) from error
-        finally:
-            engine.dispose()
         click.echo(_("已备份到 %(folder)s") % {"folder": summary.folder})
         report(summary)
         click.echo(_("个人信息加密密钥不在备份中，请另行保管。"))
@@ -68,14 +77,8 @@ def backup_group(_: Callable[[str], str], context: dict[str, Any]) -> click.Grou
     @click.argument("folder", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
     @click.help_option("-h", "--help", help=_("显示帮助并退出。"))
     def restore(folder: Path) -> None:
-        settings = load_settings()
-        engine = make_engine(settings["DATABASE_URL"])
-        try:
+        with instance() as (settings, engine):
             summary = backups.restore(folder, engine, Path(settings["FILES_PATH"]))
-        except backups.BackupError as error:
-            raise click.ClickException(str(error)) from error
-        finally:
-            engine.dispose()
         click.echo(_("已恢复 %(folder)s") % {"folder": summary.folder})
         report(summary)
         click.echo(_("请运行 portal init 升级数据库结构（如有新版本），再运行 portal reindex 重建检索索引。"))

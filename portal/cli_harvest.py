@@ -17,16 +17,17 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import click
-from flask import Flask
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from harvest.base import Progress
     from portal.models import HarvestJob, HarvestSource
 
 Gettext = Callable[[str], str]
 Clock = Callable[[], datetime]
-OpenSession = Callable[[], AbstractContextManager[tuple[Flask, Session]]]
+OpenSession = Callable[[], AbstractContextManager[tuple["Flask", Session]]]
 
 HARVESTER = "命令行"  # started_by and the audit actor of jobs started here
 SCHEDULED = "定时任务"

@@ -12,11 +12,13 @@ one process and use `create_app` alone, so nothing of theirs is frozen.
 from __future__ import annotations
 
 import gc
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from . import create_app
 from .search.analysis import warm_up
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def serving_app() -> Flask:
